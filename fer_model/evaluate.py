@@ -1,0 +1,76 @@
+"""Score weights on a labelled FER2013 split with the app's own test-time procedure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+from .classifier import EmotionClassifier
+from .dataset import load_faces
+from .metrics import expected_calibration_error
+from .model import DEFAULT_WEIGHTS
+
+
+def evaluate(
+    data: str | Path, weights: str | Path = DEFAULT_WEIGHTS, usage: str | None = None, tta: bool = True
+) -> dict:
+    """Metrics of ``weights`` on the test split of ``data`` (Kaggle ``test/``, an emotion-folder
+    set, or the CSV rows of ``usage``; both test halves of a CSV when ``usage`` is None).
+
+    Returns the JSON contract: n, accuracy, macro_f1, ece (calibrated, 15 bins), ece_uncalibrated,
+    temperature, per_class {emotion: precision, recall, f1, support} and confusion (rows = truth).
+    """
+    classifier = EmotionClassifier.load(weights)
+    faces = load_faces(data, "test", usage=usage)
+    logits = classifier.logits(classifier.to_input(faces.images), tta=tta)
+    probabilities = torch.softmax(logits / classifier.meta.temperature, dim=1).numpy()
+    uncalibrated = torch.softmax(logits, dim=1).numpy()
+    labels, predicted = faces.labels, probabilities.argmax(axis=1)
+    classes = list(range(len(classifier.emotions)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        labels, predicted, labels=classes, zero_division=0
+    )
+    return {
+        "n": int(len(labels)),
+        "accuracy": float(np.mean(predicted == labels)),
+        "macro_f1": float(f1_score(labels, predicted, labels=classes, average="macro", zero_division=0)),
+        "ece": expected_calibration_error(probabilities, labels),
+        "ece_uncalibrated": expected_calibration_error(uncalibrated, labels),
+        "temperature": classifier.meta.temperature,
+        "per_class": {
+            emotion: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, emotion in enumerate(classifier.emotions)
+        },
+        "confusion": confusion_matrix(labels, predicted, labels=classes).tolist(),
+    }
+
+
+def format_report(report: dict) -> str:
+    """A plain-text report: headline metrics, per-class table and confusion matrix."""
+    emotions = list(report["per_class"])
+    lines = [
+        f"images           {report['n']}",
+        f"accuracy         {report['accuracy']:.2%}",
+        f"macro-F1         {report['macro_f1']:.2%}",
+        f"ECE (15 bins)    {report['ece']:.2%} calibrated (T={report['temperature']:.3f}), "
+        f"{report['ece_uncalibrated']:.2%} before",
+        "",
+        f"{'emotion':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
+    ]
+    for emotion, scores in report["per_class"].items():
+        lines.append(
+            f"{emotion:<10}{scores['precision']:>10.3f}{scores['recall']:>10.3f}"
+            f"{scores['f1']:>10.3f}{scores['support']:>10d}"
+        )
+    lines += ["", "confusion (rows = true, columns = predicted)", " " * 10 + "".join(f"{e[:8]:>9}" for e in emotions)]
+    for emotion, row in zip(emotions, report["confusion"], strict=True):
+        lines.append(f"{emotion:<10}" + "".join(f"{count:>9d}" for count in row))
+    return "\n".join(lines)

@@ -1,0 +1,46 @@
+import numpy as np
+import torch
+
+from fer_model import DEFAULT_WEIGHTS, EmotionClassifier
+from fer_model.model import EmotionNet, ModelConfig, ModelMeta, load_weights, save_weights
+
+
+def test_logits_shape_and_calibrated_probabilities_sum_to_one():
+    model = EmotionNet(ModelConfig(widths=(8, 16, 16, 32))).eval()
+    assert model(torch.zeros(5, 1, 48, 48)).shape == (5, 7)
+    classifier = EmotionClassifier(model, ModelMeta(temperature=1.7))
+    faces = np.random.default_rng(0).integers(0, 256, (4, 48, 48), dtype=np.uint8)
+    for tta in (True, False):
+        probabilities = classifier.probabilities(faces, tta=tta)
+        assert probabilities.shape == (4, 7)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+        assert np.all(probabilities >= 0)
+
+
+def test_flip_averaging_is_mirror_invariant():
+    classifier = EmotionClassifier(EmotionNet(ModelConfig(widths=(8, 16, 16, 32))), ModelMeta())
+    faces = np.random.default_rng(1).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    np.testing.assert_allclose(
+        classifier.probabilities(faces), classifier.probabilities(faces[:, :, ::-1].copy()), atol=1e-5
+    )
+
+
+def test_weights_round_trip_keeps_metadata(tmp_path):
+    config = ModelConfig(widths=(8, 16, 16, 32), dropout=0.2)
+    model = EmotionNet(config).eval()
+    meta = ModelMeta(temperature=1.3, config={"widths": [8, 16, 16, 32], "convs_per_stage": 2, "dropout": 0.2,
+                                              "num_classes": 7}, training={"epochs": 3})
+    save_weights(model, meta, tmp_path / "w.safetensors")
+    loaded, loaded_meta = load_weights(tmp_path / "w.safetensors")
+    assert loaded_meta == ModelMeta(**{**meta.__dict__, "emotions": tuple(meta.emotions)})
+    assert not loaded.training
+    x = torch.randn(2, 1, 48, 48)
+    torch.testing.assert_close(loaded(x), model(x))
+
+
+def test_shipped_weights_carry_their_metadata_and_fit_the_budget():
+    model, meta = load_weights(DEFAULT_WEIGHTS)
+    assert meta.emotions == ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+    assert meta.image_size == 48 and meta.temperature > 0
+    model.get_submodule(meta.cam_target_layer)  # the CAM layer exists
+    assert DEFAULT_WEIGHTS.stat().st_size <= 20 * 1024 * 1024
