@@ -33,7 +33,8 @@ class EmotionClassifier:
 
     def to_input(self, faces: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 (N, 48, 48) faces -> normalised float32 (N, 1, 48, 48) model input."""
-        pixels = torch.as_tensor(np.asarray(faces), dtype=torch.float32).reshape(-1, 1, *np.shape(faces)[-2:])
+        faces = np.asarray(faces)
+        pixels = torch.as_tensor(faces, dtype=torch.float32).reshape(len(faces), 1, *faces.shape[-2:])
         return (pixels / 255.0 - self.meta.pixel_mean) / self.meta.pixel_std
 
     def logits(self, inputs: torch.Tensor, tta: bool = True, batch_size: int = 512) -> torch.Tensor:

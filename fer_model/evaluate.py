@@ -30,9 +30,7 @@ def evaluate(
     uncalibrated = torch.softmax(logits, dim=1).numpy()
     labels, predicted = faces.labels, probabilities.argmax(axis=1)
     classes = list(range(len(classifier.emotions)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        labels, predicted, labels=classes, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(labels, predicted, labels=classes, zero_division=0)
     return {
         "n": int(len(labels)),
         "accuracy": float(np.mean(predicted == labels)),

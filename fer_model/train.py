@@ -183,4 +183,3 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
     save_weights(final, meta, weights_path)
     log.info("temperature %.3f; weights written to %s", temperature, weights_path)
     return weights_path
-

@@ -41,6 +41,8 @@ def write_csv(path: Path, usages=("Training", "PublicTest", "PrivateTest"), per_
     for offset, usage in enumerate(usages):
         images, labels = random_faces(per_usage, seed=10 + offset)
         written[usage] = (images, labels)
-        rows += [f"{label},{' '.join(map(str, image.ravel()))},{usage}" for image, label in zip(images, labels)]
+        rows += [
+            f"{label},{' '.join(map(str, image.ravel()))},{usage}" for image, label in zip(images, labels, strict=True)
+        ]
     path.write_text("\n".join(rows) + "\n")
     return written

@@ -68,7 +68,11 @@ def _zip_with(path, name, data):
     ("name", "data", "message"),
     [
         ("train/joy/a.png", png_bytes(random_faces(1)[0][0]), "unknown emotion folder 'joy'"),
-        ("train/sad/big.png", png_bytes(np.zeros((64, 64), np.uint8)), "train/sad/big.png: image is 64x64, expected 48x48"),
+        (
+            "train/sad/big.png",
+            png_bytes(np.zeros((64, 64), np.uint8)),
+            "train/sad/big.png: image is 64x64, expected 48x48",
+        ),
         ("train/sad/broken.jpg", b"not really a jpeg", "train/sad/broken.jpg: corrupt or unreadable image"),
         ("train/sad/notes.txt", b"hello", "notes.txt is not an image file"),
     ],

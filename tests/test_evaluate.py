@@ -39,7 +39,9 @@ def _check_contract(report: dict, n: int):
 def test_cli_writes_the_json_contract(tmp_path, tiny_weights, capsys):
     write_kaggle_zip(tmp_path / "fer.zip", count=21)
     out = tmp_path / "report.json"
-    assert main(["evaluate", "--data", str(tmp_path / "fer.zip"), "--weights", str(tiny_weights), "--json", str(out)]) == 0
+    assert (
+        main(["evaluate", "--data", str(tmp_path / "fer.zip"), "--weights", str(tiny_weights), "--json", str(out)]) == 0
+    )
     _check_contract(json.loads(out.read_text()), n=21)
     printed = capsys.readouterr().out
     assert "accuracy" in printed and "macro-F1" in printed and "confusion" in printed

@@ -28,8 +28,11 @@ def test_flip_averaging_is_mirror_invariant():
 def test_weights_round_trip_keeps_metadata(tmp_path):
     config = ModelConfig(widths=(8, 16, 16, 32), dropout=0.2)
     model = EmotionNet(config).eval()
-    meta = ModelMeta(temperature=1.3, config={"widths": [8, 16, 16, 32], "convs_per_stage": 2, "dropout": 0.2,
-                                              "num_classes": 7}, training={"epochs": 3})
+    meta = ModelMeta(
+        temperature=1.3,
+        config={"widths": [8, 16, 16, 32], "convs_per_stage": 2, "dropout": 0.2, "num_classes": 7},
+        training={"epochs": 3},
+    )
     save_weights(model, meta, tmp_path / "w.safetensors")
     loaded, loaded_meta = load_weights(tmp_path / "w.safetensors")
     assert loaded_meta == ModelMeta(**{**meta.__dict__, "emotions": tuple(meta.emotions)})

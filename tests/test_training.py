@@ -52,9 +52,15 @@ def test_resume_continues_where_training_stopped(tmp_path, monkeypatch):
 @pytest.mark.shared
 def test_short_real_run_beats_chance(fer2013_zip, tmp_path, caplog):
     """4 epochs on 6,000 real train images; the most frequent class alone scores 24.9% on PublicTest."""
-    config = TrainConfig(epochs=4, limit_train=6000, batch_size=64, peak_lr=0.1, ema_decay=0.9,
-                         model=ModelConfig(widths=(16, 32, 64, 128)),
-                         augment=AugmentConfig(max_rotation_deg=5, erase_prob=0.0, sharpen_prob=0.0))
+    config = TrainConfig(
+        epochs=4,
+        limit_train=6000,
+        batch_size=64,
+        peak_lr=0.1,
+        ema_decay=0.9,
+        model=ModelConfig(widths=(16, 32, 64, 128)),
+        augment=AugmentConfig(max_rotation_deg=5, erase_prob=0.0, sharpen_prob=0.0),
+    )
     weights = train(fer2013_zip, tmp_path / "run", config)
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and all(np.isfinite(row["train_loss"]) for row in rows)

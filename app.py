@@ -1,0 +1,314 @@
+"""The web page: photos in, every face's emotion probabilities and heat maps out.
+
+A thin view over :mod:`fer_model`: the package computes, this file renders. Photos stay in memory;
+they are never written to disk or logged. Run it with ``streamlit run app.py``.
+"""
+
+import hashlib
+import io
+import json
+import logging
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import NamedTuple
+
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image
+from skimage import data as skimage_data
+
+from fer_model import (
+    CAM_METHODS,
+    DEFAULT_WEIGHTS,
+    DetectionSettings,
+    EmotionClassifier,
+    FaceResult,
+    ImageError,
+    PhotoResult,
+    analyze,
+    annotate_photo,
+    explain_face,
+    load_classifier,
+    load_image,
+    overlay_heatmap,
+    result_to_dict,
+    results_to_csv,
+)
+
+log = logging.getLogger(__name__)
+
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+MODEL_CARD = Path(DEFAULT_WEIGHTS).with_name("MODEL_CARD.md")
+CROP_SIDE = 192  # the 48x48 crop shown 4x larger, nearest neighbour, so its pixels stay visible
+PHOTO_SIDE = 1600  # the annotated photo is shrunk to this for the page (downloads keep full size)
+REGION_NAMES = {"eyes_brows": "eyes and brows", "nose": "nose", "mouth": "mouth", "rest": "rest"}
+HIGHLIGHT, MUTED = "#2563eb", "#cbd5e1"
+HELP = {
+    "threshold": "How sure the face detector must be. Lower finds more faces, and more false ones.",
+    "min_face_size": "Smaller faces are ignored; raise it to skip faces in the background.",
+    "tta": "Average each prediction with the mirrored face's.",
+    "heatmaps": "Explain each prediction with a heat map (a little slower).",
+    "sample": "A photo from scikit-image, shown while you have not given one of your own.",
+}
+ANALYSIS_FAILED = "something went wrong while analysing it; please try another photo"
+PAGE_FAILED = "Something went wrong on this page. Please reload it."
+NO_FACE = """No face found in **{name}**. Some tips:
+- a well-lit photo, with no strong shadow or backlight on the face;
+- faces looking roughly at the camera (frontal), not hidden by hands, hair or masks;
+- faces at least {min_face_size} pixels wide, or a lower *minimum face size* in the sidebar;
+- a lower *detection threshold* in the sidebar finds harder faces (and some false ones)."""
+HOW_IT_WORKS = """
+**Pipeline.** MTCNN finds each face and its eye, nose and mouth landmarks; the face is aligned, turned
+to grayscale and shrunk to 48x48 pixels, the format of the FER2013 dataset the model was trained on.
+A small CNN gives a probability for each of the seven emotions ({emotions}). The probabilities are
+calibrated (temperature scaling): on FER2013 faces it did not train on, about 70% of the answers
+given 70% are right.
+
+**The heat map** (Grad-CAM and its relatives) shows which parts of the 48x48 face raised the score of
+the chosen emotion the most. It shows where the model looked, not why, and it is coarse: one heat
+value covers several pixels. The region shares add the heat up over eyes and brows, nose, mouth and
+the rest of the face.
+
+**Limits.** The model reads facial *expressions*, not what a person feels. FER2013 is web photos
+with noisy labels, few "disgust" faces and an uneven mix of ages and skin tones, so the model is less
+reliable outside that mix; side views, small or blurred faces and sunglasses hurt it further.
+Do not use it to make decisions about people.
+"""
+
+
+class Options(NamedTuple):
+    """The sidebar settings that change the analysis (part of each cached result's key).
+
+    A tuple, not a dataclass: every rerun of this script defines the class anew, and only tuples
+    still compare equal to the keys stored by earlier runs.
+    """
+
+    threshold: float
+    min_face_size: int
+    tta: bool
+    heatmaps: bool
+    cam_method: str
+
+
+@st.cache_resource(show_spinner="Loading the emotion model…")
+def _classifier() -> EmotionClassifier:
+    return load_classifier()
+
+
+@st.cache_data(show_spinner=False)
+def _sample_photo() -> bytes:
+    return _png(Image.fromarray(skimage_data.astronaut()))
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _sidebar() -> Options:
+    defaults = DetectionSettings()
+    with st.sidebar:
+        st.header("Settings")
+        threshold = st.slider("Detection threshold", 0.5, 0.99, defaults.threshold, step=0.01, help=HELP["threshold"])
+        min_face_size = st.slider(
+            "Minimum face size (pixels)", 10, 200, defaults.min_face_size, step=5, help=HELP["min_face_size"]
+        )
+        tta = st.toggle("Test-time augmentation", True, help=HELP["tta"])
+        heatmaps = st.toggle("Heat maps", True, help=HELP["heatmaps"], key="heat-maps")
+        cam_method = st.selectbox("CAM method", list(CAM_METHODS), disabled=not heatmaps, key="cam-method")
+    return Options(threshold, min_face_size, tta, heatmaps, cam_method)
+
+
+def _photos() -> list[tuple[str, bytes]]:
+    """The visitor's photos as (name, content); the sample photo when they have given none."""
+    upload_column, other_column = st.columns([3, 1])
+    uploads = upload_column.file_uploader("Photos", type=UPLOAD_TYPES, accept_multiple_files=True)
+    if other_column.button("Try a sample photo", icon=":material/photo:", key="sample-button", help=HELP["sample"]):
+        st.session_state.show_sample = True
+    snapshot = st.camera_input("Take a photo") if other_column.toggle("Use the camera", key="use-camera") else None
+    photos = [(upload.name, upload.getvalue()) for upload in uploads or []]
+    if snapshot is not None:
+        photos.append(("camera.jpg", snapshot.getvalue()))
+    if not photos and st.session_state.get("show_sample"):
+        photos.append(("sample-astronaut.png", _sample_photo()))
+    return photos
+
+
+def _analyse(content: bytes, options: Options) -> tuple[Image.Image, PhotoResult] | str:
+    """(photo, PhotoResult), or the sentence to show when the photo cannot be analysed."""
+    try:
+        photo = load_image(content)
+        result = analyze(
+            photo,
+            _classifier(),
+            settings=DetectionSettings(threshold=options.threshold, min_face_size=options.min_face_size),
+            tta=options.tta,
+            explain=options.heatmaps,
+            cam_method=options.cam_method,
+        )
+    except ImageError as error:
+        return str(error)
+    except Exception:
+        log.exception("Analysing a photo failed")  # the traceback only: no file name or pixels
+        return ANALYSIS_FAILED
+    return photo, result
+
+
+def _analyses(
+    photos: list[tuple[str, bytes]], options: Options
+) -> dict[tuple, tuple[str, tuple[Image.Image, PhotoResult] | str]]:
+    """{(content hash, options): (name, analysis)}, kept in the session so reruns reuse them.
+
+    Only the current photos and settings are kept, so a long session does not pile up results.
+    """
+    previous = st.session_state.get("analyses", {})
+    current = {}
+    for name, content in photos:
+        key = (hashlib.sha256(content).hexdigest()[:16], options)
+        if key in current:  # the same photo given twice
+            continue
+        if key in previous:
+            current[key] = previous[key]
+        else:
+            with st.spinner(f"Analysing {name}…"):
+                current[key] = name, _analyse(content, options)
+    st.session_state.analyses = current
+    st.session_state.explained = {k: v for k, v in st.session_state.get("explained", {}).items() if k[0] in current}
+    return current
+
+
+def _explained(key: tuple, face: FaceResult, emotion: str, cam_method: str) -> FaceResult:
+    """The face with its heat map for ``emotion``; computed once per session, then reused."""
+    if emotion == face.heatmap_emotion:
+        return face
+    cache = st.session_state.explained
+    if (key, face.index, emotion) not in cache:
+        with st.spinner(f"Explaining {emotion} for face {face.index}…"):
+            cache[key, face.index, emotion] = explain_face(_classifier(), face, emotion, method=cam_method)
+    return cache[key, face.index, emotion]
+
+
+def _bar_chart(labels: list[str], values: list[float], highlight: str | None, title: str) -> go.Figure:
+    colors = [HIGHLIGHT if label == highlight else MUTED for label in labels]
+    figure = go.Figure(
+        go.Bar(x=labels, y=values, marker_color=colors, text=[f"{v:.0%}" for v in values], textposition="outside")
+    )
+    figure.update_layout(
+        title=title,
+        height=230,
+        margin={"l": 0, "r": 0, "t": 32, "b": 0},
+        showlegend=False,
+        yaxis={"range": [0, 1.15], "tickformat": ".0%", "showgrid": False},
+    )
+    return figure
+
+
+def _face_card(key: tuple, face: FaceResult, emotions: tuple[str, ...], opacity: float, options: Options) -> FaceResult:
+    """One face: crop, heat map, probabilities and region shares. Returns the face as explained."""
+    digest = key[0]
+    with st.container(border=True, key=f"face-card-{digest}-{face.index}"):
+        st.markdown(f"**Face {face.index}: {face.top_emotion}** ({face.probabilities[face.top_emotion]:.0%})")
+        crop_column, heat_column, chart_column, region_column = st.columns([1, 1, 2, 1.5])
+        crop = Image.fromarray(face.crop).resize((CROP_SIDE, CROP_SIDE), Image.Resampling.NEAREST)
+        crop_column.image(crop, caption="What the model saw (48x48)")
+        chart_column.plotly_chart(
+            _bar_chart(list(emotions), [face.probabilities[e] for e in emotions], face.top_emotion, "Probabilities"),
+            key=f"{digest}-probabilities-{face.index}",
+            config={"displayModeBar": False},
+        )
+        if not options.heatmaps:
+            heat_column.caption("Heat maps are off (see the sidebar).")
+            return face
+        emotion = crop_column.selectbox(
+            "Explain which emotion",
+            emotions,
+            index=emotions.index(face.top_emotion),
+            key=f"{digest}-explain-{face.index}",
+        )
+        face = _explained(key, face, emotion, options.cam_method)
+        heat_column.image(overlay_heatmap(crop, face.heatmap, opacity), caption=f"Heat map for {emotion}")
+        regions = list(REGION_NAMES)
+        region_column.plotly_chart(
+            _bar_chart(
+                [REGION_NAMES[r] for r in regions], [face.region_shares[r] for r in regions], None, "Heat by region"
+            ),
+            key=f"{digest}-regions-{face.index}",
+            config={"displayModeBar": False},
+        )
+    return face
+
+
+def _summary(faces: list[FaceResult], emotions: tuple[str, ...]) -> str:
+    counts = Counter(face.top_emotion for face in faces)
+    return f"**{len(faces)} faces:** " + ", ".join(f"{counts[e]} {e}" for e in emotions if counts[e])
+
+
+def _show_photo(key: tuple, name: str, photo: Image.Image, result: PhotoResult, options: Options) -> None:
+    digest = key[0]
+    st.subheader(name)
+    if not result.faces:
+        st.info(NO_FACE.format(name=name, min_face_size=options.min_face_size))
+        return
+    emotions = _classifier().emotions
+    opacity, whole_photo = 0.5, False
+    if options.heatmaps:
+        slider_column, toggle_column = st.columns(2)
+        opacity = slider_column.slider("Heat-map opacity", 0.0, 1.0, 0.5, 0.05, key=f"{digest}-opacity")
+        whole_photo = toggle_column.toggle("Heat maps over the whole photo", key=f"{digest}-whole-photo")
+    photo_slot, downloads_slot = st.container(), st.container()
+    if len(result.faces) > 1:
+        st.markdown(_summary(result.faces, emotions))
+    faces = [_face_card(key, face, emotions, opacity, options) for face in result.faces]
+    shown = replace(result, faces=faces)
+    annotated = annotate_photo(photo, shown, heatmap_opacity=opacity if whole_photo else 0.0)
+    preview = annotated.copy()
+    preview.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+    photo_slot.image(preview, output_format="JPEG")
+    stem = Path(name).stem
+    downloads = [
+        ("Annotated photo (PNG)", lambda: _png(annotated), "png", "image/png"),
+        ("Results (JSON)", lambda: json.dumps(result_to_dict(shown), indent=2), "json", "application/json"),
+        ("Results (CSV)", lambda: results_to_csv([(name, shown)]), "csv", "text/csv"),
+    ]
+    with downloads_slot.container(horizontal=True):
+        for label, data, extension, mime in downloads:  # data is made only when the button is clicked
+            file_name = f"{stem}-emotions.{extension}"
+            st.download_button(label, data, file_name, mime, key=f"{digest}-{extension}", on_click="ignore")
+
+
+def _accuracy_lines() -> list[str]:
+    """The model card's lines that state an accuracy (a number on a line saying "accuracy")."""
+    if not MODEL_CARD.exists():
+        return []
+    lines = MODEL_CARD.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if "accuracy" in line.lower() and any(c.isdigit() for c in line)]
+
+
+def _how_it_works(emotions: tuple[str, ...]) -> None:
+    with st.expander("How it works, and its limits"):
+        st.markdown(HOW_IT_WORKS.format(emotions=", ".join(emotions)))
+        st.markdown("**Accuracy**, from the model card `weights/MODEL_CARD.md`:")
+        st.markdown("\n".join(_accuracy_lines()) or "*(the model card is not on this server)*")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Facial emotion recognition", page_icon=":material/mood:", layout="wide")
+    st.title("Facial emotion recognition")
+    st.caption("Find every face in a photo and read its expression. Photos are analysed in memory and never stored.")
+    options = _sidebar()
+    photos = _photos()
+    _how_it_works(_classifier().emotions)
+    for key, (name, analysis) in _analyses(photos, options).items():
+        if isinstance(analysis, str):
+            st.error(f"Cannot use {name}: {analysis}.")
+        else:
+            _show_photo(key, name, *analysis, options)
+
+
+try:
+    main()
+except Exception:
+    log.exception("The page failed")
+    st.error(PAGE_FAILED)

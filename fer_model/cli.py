@@ -1,0 +1,125 @@
+"""Command line: ``python -m fer_model train|evaluate|predict``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .dataset import CSV_USAGES
+from .explain import CAM_METHODS
+from .faces import DetectionSettings
+from .model import DEFAULT_WEIGHTS
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .train import TrainConfig, train
+
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        peak_lr=args.lr,
+        seed=args.seed,
+        threads=args.threads,
+        limit_train=args.limit_train,
+        bfloat16=not args.no_bf16,
+    )
+    train(args.data, args.out, config, resume=args.resume)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, format_report
+
+    report = evaluate(args.data, args.weights, usage=args.usage, tta=not args.no_tta)
+    print(format_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from . import ImageError, analyze, annotate_photo, load_classifier, load_image, result_to_dict
+    from .report import format_table
+
+    classifier = load_classifier(args.weights)
+    settings = DetectionSettings(threshold=args.threshold, min_face_size=args.min_face_size)
+    if args.annotate:
+        Path(args.annotate).mkdir(parents=True, exist_ok=True)
+    records = []
+    for path in args.images:
+        try:
+            photo = load_image(path)
+        except ImageError as error:
+            print(f"{path}: {error}", file=sys.stderr)
+            records.append({"path": path, "error": str(error)})
+            continue
+        result = analyze(
+            photo, classifier, settings=settings, tta=not args.no_tta, explain=not args.no_cam, cam_method=args.cam
+        )
+        print(f"{path}: {result.width}x{result.height}, {len(result.faces)} face(s)\n{format_table(result)}\n")
+        records.append({"path": path, **result_to_dict(result)})
+        if args.annotate:
+            annotated = annotate_photo(photo, result, heatmap_opacity=0.0 if args.no_cam else 0.5)
+            annotated.save(Path(args.annotate) / f"{Path(path).stem}.png")
+    if args.json:
+        Path(args.json).write_text(json.dumps(records, indent=2) + "\n")
+    return 1 if any("error" in record for record in records) else 0
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    defaults = _train_defaults()
+    parser = argparse.ArgumentParser(prog="python -m fer_model", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+
+    train = commands.add_parser("train", help="train the emotion CNN on FER2013", formatter_class=formatter)
+    train.add_argument("--data", required=True, help="FER2013 zip or folder in the Kaggle layout, or fer2013.csv")
+    train.add_argument("--out", required=True, help="folder for checkpoint.pt, metrics.jsonl and the weights")
+    train.add_argument("--epochs", type=int, default=defaults.epochs)
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    train.add_argument("--lr", type=float, default=defaults.peak_lr, help="peak one-cycle learning rate")
+    train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument("--threads", type=int, default=defaults.threads, help="torch CPU threads")
+    train.add_argument("--limit-train", type=int, default=None, help="train on a random subset of this many images")
+    train.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bfloat16 autocast")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="score weights on a labelled test split", formatter_class=formatter)
+    evaluate.add_argument("--data", required=True, help="Kaggle zip/folder (scores test/), emotion folders or CSV")
+    evaluate.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="safetensors weights file")
+    evaluate.add_argument("--usage", choices=CSV_USAGES[1:], help="CSV rows to score (default: both test halves)")
+    evaluate.add_argument("--no-tta", action="store_true", help="skip the flip averaging the app uses")
+    evaluate.add_argument("--json", help="also write the metrics as JSON to this file")
+    evaluate.set_defaults(run=_evaluate)
+
+    detection = DetectionSettings()
+    predict = commands.add_parser(
+        "predict", help="find faces in photos and classify their emotions", formatter_class=formatter
+    )
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="photo files; unreadable ones are reported")
+    predict.add_argument("--json", help="write every image's result (or its error) as JSON to this file")
+    predict.add_argument("--annotate", metavar="DIR", help="write DIR/<image name>.png with boxes, labels, heat maps")
+    predict.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="safetensors weights file")
+    predict.add_argument("--no-cam", action="store_true", help="skip the Grad-CAM heat maps")
+    predict.add_argument("--cam", choices=list(CAM_METHODS), default="gradcam", help="class activation map method")
+    predict.add_argument("--no-tta", action="store_true", help="skip the flip averaging")
+    predict.add_argument("--threshold", type=float, default=detection.threshold, help="MTCNN face confidence")
+    predict.add_argument("--min-face-size", type=int, default=detection.min_face_size, help="in photo pixels")
+    predict.set_defaults(run=_predict)
+    return parser
+
+
+def _train_defaults():
+    from .train import TrainConfig
+
+    return TrainConfig()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = get_args_parser().parse_args(argv)
+    return args.run(args)

@@ -1,0 +1,161 @@
+"""The Streamlit page driven by streamlit.testing (no browser): inputs, results, errors, the class selector."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skimage_data
+from streamlit.testing.v1 import AppTest
+
+from fer_model import ImageError, PhotoResult, load_image
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+NOT_AN_IMAGE = b"Dear diary, today I renamed a text file to .jpg.\n"
+
+
+def _encode(pixels: np.ndarray, image_format: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def _run_app() -> AppTest:
+    # Loading the model and the face detector the first time takes longer than AppTest's 3 s.
+    return AppTest.from_file(APP, default_timeout=120).run()
+
+
+def _face_titles(at: AppTest) -> list[str]:
+    return [markdown.value for markdown in at.markdown if markdown.value.startswith("**Face ")]
+
+
+def _photo_results(at: AppTest) -> list[PhotoResult]:
+    """The PhotoResults the page keeps in its session, one per photo that could be analysed."""
+    return [analysis[1] for _, analysis in at.session_state["analyses"].values() if not isinstance(analysis, str)]
+
+
+def _widget_key(at: AppTest, name: str) -> str:
+    """The key of a per-photo widget: the page prefixes it with the (only) photo's content hash."""
+    (key,) = at.session_state["analyses"]
+    return f"{key[0]}-{name}"
+
+
+def _assert_valid_faces(at: AppTest, count: int) -> None:
+    (result,) = _photo_results(at)
+    assert len(result.faces) == count
+    assert len(_face_titles(at)) == count
+    for face in result.faces:
+        assert sum(face.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+        assert face.top_emotion == max(face.probabilities, key=face.probabilities.get)
+
+
+def test_page_starts_with_inputs_and_no_results():
+    at = _run_app()
+    assert not at.exception
+    assert at.file_uploader[0].accept_multiple_files
+    assert {"jpg", "jpeg", "png", "webp", "bmp", "gif"} <= {t.lstrip(".") for t in at.file_uploader[0].allowed_type}
+    assert not _face_titles(at)
+
+
+def test_sample_button_shows_one_smiling_face():
+    at = _run_app()
+    at.button(key="sample-button").click().run()
+    assert not at.exception and not at.error
+    _assert_valid_faces(at, 1)
+    # Behaviour of the shipped model: the astronaut smiles.
+    assert _photo_results(at)[0].faces[0].top_emotion == "happy"
+    assert len(at.download_button) == 3
+
+
+def test_moving_a_display_slider_reuses_the_analysis():
+    at = _run_app()
+    at.button(key="sample-button").click().run()
+    (before,) = _photo_results(at)
+    at.slider(key=_widget_key(at, "opacity")).set_value(0.8).run()
+    assert not at.exception
+    assert _photo_results(at)[0] is before
+
+
+def test_uploaded_png_and_camera_snapshot():
+    astronaut = skimage_data.astronaut()
+    at = _run_app()
+    at.file_uploader[0].upload("astronaut.png", _encode(astronaut, "PNG"), "image/png").run()
+    assert not at.exception and not at.error
+    _assert_valid_faces(at, 1)
+
+    at.file_uploader[0].clear()
+    at.toggle(key="use-camera").set_value(True).run()
+    at.camera_input[0].upload("snapshot.jpg", _encode(astronaut, "JPEG")).run()
+    assert not at.exception and not at.error
+    _assert_valid_faces(at, 1)
+
+
+@pytest.mark.shared
+def test_uploaded_real_photo(photos):
+    at = _run_app()
+    at.file_uploader[0].upload("kate.jpg", (photos / "kate.jpg").read_bytes(), "image/jpeg").run()
+    assert not at.exception and not at.error
+    _assert_valid_faces(at, 1)
+
+
+def test_bad_file_shows_its_message_and_the_page_keeps_working():
+    with pytest.raises(ImageError) as expected:
+        load_image(NOT_AN_IMAGE)
+    at = _run_app()
+    at.file_uploader[0].upload("x.jpg", NOT_AN_IMAGE, "image/jpeg").run()
+    assert not at.exception
+    assert len(at.error) == 1 and str(expected.value) in at.error[0].value
+    assert "Traceback" not in at.error[0].value
+
+    at.file_uploader[0].set_value(("astronaut.png", _encode(skimage_data.astronaut(), "PNG"), "image/png")).run()
+    assert not at.exception and not at.error
+    _assert_valid_faces(at, 1)
+
+
+def test_photo_without_a_face_gets_tips():
+    gradient = np.repeat(np.linspace(0, 255, 320, dtype=np.uint8)[None, :, None], 240, axis=0).repeat(3, axis=2)
+    at = _run_app()
+    at.file_uploader[0].upload("sky.png", _encode(gradient, "PNG"), "image/png").run()
+    assert not at.exception and not at.error
+    assert len(at.info) == 1 and "No face found" in at.info[0].value
+    assert not _face_titles(at)
+
+
+def test_class_selector_explains_the_chosen_emotion():
+    at = _run_app()
+    at.button(key="sample-button").click().run()
+    (face,) = _photo_results(at)[0].faces
+    assert face.heatmap_emotion == face.top_emotion
+    selector = at.selectbox(key=_widget_key(at, "explain-1"))
+    other = next(emotion for emotion in selector.options if emotion != face.top_emotion)
+
+    selector.set_value(other).run()
+    assert not at.exception
+    (explained,) = at.session_state["explained"].values()
+    assert explained.heatmap_emotion == other
+    assert explained.heatmap.shape == (48, 48) and 0 <= explained.heatmap.min() <= explained.heatmap.max() <= 1
+    assert f"Heat map for {other}" in [caption for image in at.get("image") for caption in image.captions]
+
+
+def test_heat_maps_off_and_other_cam_methods():
+    at = _run_app()
+    at.button(key="sample-button").click().run()
+    for method in at.selectbox(key="cam-method").options:
+        at.selectbox(key="cam-method").set_value(method).run()
+        assert not at.exception and not at.error
+        assert _photo_results(at)[0].faces[0].region_shares is not None
+    at.toggle(key="heat-maps").set_value(False).run()
+    assert not at.exception and not at.error
+    assert _photo_results(at)[0].faces[0].heatmap is None
+    assert "Heat maps are off (see the sidebar)." in [caption.value for caption in at.caption]
+
+
+def test_twenty_faces_render():
+    tiles = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((200, 200)))
+    grid = np.concatenate([np.concatenate([tiles] * 5, axis=1)] * 4, axis=0)  # 4 rows of 5 astronauts
+    at = _run_app()
+    at.file_uploader[0].upload("crowd.png", _encode(grid, "PNG"), "image/png").run()
+    assert not at.exception and not at.error
+    _assert_valid_faces(at, 20)
+    assert any(markdown.value.startswith("**20 faces:**") for markdown in at.markdown)

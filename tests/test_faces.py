@@ -1,0 +1,120 @@
+"""Face detection and alignment on real photos: counts, order, settings, rotation and the crop's geometry."""
+
+import io
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+
+from fer_model import DetectionSettings, analyze, load_image
+from fer_model.faces import align_face, detect_faces, transform_points
+
+ASTRONAUT = Image.fromarray(skimage.data.astronaut())
+
+
+def _centre(box):
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+
+
+def test_astronaut_has_one_face():
+    (face,) = detect_faces(ASTRONAUT)
+    x1, y1, x2, y2 = face.box
+    assert 0 <= x1 < x2 <= 512 and 0 <= y1 < y2 <= 512
+    assert face.confidence > 0.99
+    assert face.landmarks.shape == (5, 2) and face.landmarks.dtype == np.float32
+    left_eye, right_eye, nose, mouth_left, mouth_right = face.landmarks
+    assert left_eye[0] < nose[0] < right_eye[0] and max(left_eye[1], right_eye[1]) < nose[1]
+    assert nose[1] < min(mouth_left[1], mouth_right[1])
+    assert all(x1 <= x <= x2 and y1 <= y <= y2 for x, y in face.landmarks)
+
+
+def test_multiface_has_six_faces_left_to_right(photos):
+    faces = detect_faces(load_image(photos / "multiface.jpg"))
+    assert len(faces) == 6
+    centres = [_centre(face.box)[0] for face in faces]
+    assert centres == sorted(centres)
+
+
+def test_no_face_is_an_empty_list():
+    assert detect_faces(Image.new("RGB", (640, 480), "lightgrey")) == []
+    assert analyze(Image.new("RGB", (64, 64), "white"), explain=True).faces == []
+
+
+def test_settings_are_respected(photos):
+    multiface = load_image(photos / "multiface.jpg")
+    confident = detect_faces(multiface, DetectionSettings(threshold=0.9999))
+    assert 0 < len(confident) < 6 and all(face.confidence >= 0.9999 for face in confident)
+    (face,) = detect_faces(ASTRONAUT)
+    face_size = max(face.box[2] - face.box[0], face.box[3] - face.box[1])
+    assert len(detect_faces(ASTRONAUT, DetectionSettings(min_face_size=round(0.8 * face_size)))) == 1
+    assert detect_faces(ASTRONAUT, DetectionSettings(min_face_size=round(1.25 * face_size))) == []
+
+
+def test_large_photos_are_downscaled_for_detection_and_mapped_back():
+    (face,) = detect_faces(ASTRONAUT)
+    large = ASTRONAUT.resize((1536, 1536), Image.Resampling.BICUBIC)
+    (large_face,) = detect_faces(large, DetectionSettings(max_detect_side=512))  # detects at 1/3 scale
+    np.testing.assert_allclose(large_face.box, np.array(face.box) * 3, atol=12)  # 4% of the face
+    np.testing.assert_allclose(large_face.landmarks, face.landmarks * 3, atol=12)
+
+
+def test_boxes_are_clamped_to_the_photo():
+    (face,) = detect_faces(ASTRONAUT)
+    x1, y1, _, _ = (round(v) for v in face.box)
+    cut = ASTRONAUT.crop((x1 + 10, y1 + 10, 512, 512))  # the face runs off the top-left corner
+    faces = detect_faces(cut, DetectionSettings(threshold=0.7))
+    assert faces, "the cut face should still be found"
+    for found in faces:
+        assert 0 <= found.box[0] < found.box[2] <= cut.width and 0 <= found.box[1] < found.box[3] <= cut.height
+    assert min(faces[0].box[:2]) == 0
+
+
+def test_alignment_levels_the_eyes_and_frames_the_face():
+    (face,) = detect_faces(ASTRONAUT)
+    rotated = ASTRONAUT.rotate(20, resample=Image.Resampling.BICUBIC, center=tuple(_centre(face.box)))
+    (tilted,) = detect_faces(rotated)
+    for photo, found in ((ASTRONAUT, face), (rotated, tilted)):
+        crop, photo_to_crop = align_face(photo, found.landmarks)
+        assert crop.shape == (48, 48) and crop.dtype == np.uint8 and photo_to_crop.shape == (2, 3)
+        left_eye, right_eye, nose, *_ = transform_points(photo_to_crop, found.landmarks)
+        assert abs(left_eye[1] - right_eye[1]) < 1e-6  # eye line horizontal
+        assert 14 < right_eye[0] - left_eye[0] < 22 and 15 < left_eye[1] < 23 and 20 < nose[0] < 28
+
+
+def _rotated_with_exif_tag(photo: Image.Image) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 8  # Orientation: "rotate 90 degrees counter-clockwise to display"
+    buffer = io.BytesIO()
+    photo.transpose(Image.Transpose.ROTATE_270).save(buffer, format="PNG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_exif_rotated_copy_gives_the_same_faces(classifier):
+    original = analyze(ASTRONAUT, classifier, explain=False)
+    copy = analyze(_rotated_with_exif_tag(ASTRONAUT), classifier, explain=False)
+    assert len(copy.faces) == len(original.faces) == 1
+    np.testing.assert_allclose(copy.faces[0].box, original.faces[0].box, atol=1e-3)
+    assert copy.faces[0].probabilities == pytest.approx(original.faces[0].probabilities, abs=1e-5)
+
+
+def test_pixel_rotated_copy_gives_nearly_the_same_probabilities(classifier):
+    original = analyze(ASTRONAUT, classifier, explain=False)
+    centre = tuple(_centre(original.faces[0].box))
+    for angle in (-15, 15):
+        rotated = ASTRONAUT.rotate(angle, resample=Image.Resampling.BICUBIC, center=centre)
+        copy = analyze(rotated, classifier, explain=False)
+        assert len(copy.faces) == 1
+        np.testing.assert_allclose(_centre(copy.faces[0].box), centre, atol=8)
+        probabilities = np.array(list(copy.faces[0].probabilities.values()))
+        np.testing.assert_allclose(probabilities, list(original.faces[0].probabilities.values()), atol=0.1)
+
+
+def test_rotated_group_photo_gives_the_same_faces(photos, classifier):
+    photo = load_image(photos / "multiface.jpg")
+    original = analyze(photo, classifier, explain=False)
+    copy = analyze(_rotated_with_exif_tag(photo), classifier, explain=False)
+    assert len(copy.faces) == len(original.faces) == 6
+    for a, b in zip(original.faces, copy.faces, strict=True):
+        np.testing.assert_allclose(a.box, b.box, atol=1e-3)
+        assert a.probabilities == pytest.approx(b.probabilities, abs=1e-5)
