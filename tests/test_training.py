@@ -1,5 +1,4 @@
 import json
-import re
 
 import numpy as np
 import pytest
@@ -50,7 +49,7 @@ def test_resume_continues_where_training_stopped(tmp_path, monkeypatch):
 
 
 @pytest.mark.shared
-def test_short_real_run_beats_chance(fer2013_zip, tmp_path, caplog):
+def test_short_real_run_beats_chance(fer2013_zip, tmp_path):
     """4 epochs on 6,000 real train images; the most frequent class alone scores 24.9% on PublicTest."""
     config = TrainConfig(
         epochs=4,
@@ -68,4 +67,3 @@ def test_short_real_run_beats_chance(fer2013_zip, tmp_path, caplog):
     assert rows[-1]["val_accuracy"] > 0.32
     meta = load_weights(weights)[1]
     assert meta.training["train_images"] == 6000 and 0.3 < meta.temperature < 5
-    assert any(re.search("temperature", message) for message in caplog.messages)
