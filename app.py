@@ -39,7 +39,7 @@ from fer_model import (
 log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
-MODEL_CARD = Path(DEFAULT_WEIGHTS).with_name("MODEL_CARD.md")
+METRICS = Path(DEFAULT_WEIGHTS).with_name("publictest_metrics.json")  # `evaluate --json` of the weights
 CROP_SIDE = 192  # the 48x48 crop shown 4x larger, nearest neighbour, so its pixels stay visible
 PHOTO_SIDE = 1600  # the annotated photo is shrunk to this for the page (downloads keep full size)
 REGION_NAMES = {"eyes_brows": "eyes and brows", "nose": "nose", "mouth": "mouth", "rest": "rest"}
@@ -278,19 +278,22 @@ def _show_photo(key: tuple, name: str, photo: Image.Image, result: PhotoResult, 
             st.download_button(label, data, file_name, mime, key=f"{digest}-{extension}", on_click="ignore")
 
 
-def _accuracy_lines() -> list[str]:
-    """The model card's lines that state an accuracy (a number on a line saying "accuracy")."""
-    if not MODEL_CARD.exists():
-        return []
-    lines = MODEL_CARD.read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if "accuracy" in line.lower() and any(c.isdigit() for c in line)]
+def _test_scores() -> str:
+    """The shipped weights' PublicTest scores, from the `evaluate` output stored beside them."""
+    if not METRICS.exists():
+        return "*(the PublicTest metrics are not on this server)*"
+    metrics = json.loads(METRICS.read_text(encoding="utf-8"))
+    return (
+        f"On FER2013 PublicTest ({metrics['n']:,} faces): accuracy {metrics['accuracy']:.1%}, "
+        f"macro-F1 {metrics['macro_f1']:.1%}, calibration error (ECE) {metrics['ece']:.1%}. "
+        "Details in the model card, `weights/MODEL_CARD.md`."
+    )
 
 
 def _how_it_works(emotions: tuple[str, ...]) -> None:
     with st.expander("How it works, and its limits"):
         st.markdown(HOW_IT_WORKS.format(emotions=", ".join(emotions)))
-        st.markdown("**Accuracy**, from the model card `weights/MODEL_CARD.md`:")
-        st.markdown("\n".join(_accuracy_lines()) or "*(the model card is not on this server)*")
+        st.markdown(_test_scores())
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """The Streamlit page driven by streamlit.testing (no browser): inputs, results, errors, the class selector."""
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,13 @@ def test_page_starts_with_inputs_and_no_results():
     assert at.file_uploader[0].accept_multiple_files
     assert {"jpg", "jpeg", "png", "webp", "bmp", "gif"} <= {t.lstrip(".") for t in at.file_uploader[0].allowed_type}
     assert not _face_titles(at)
+
+
+def test_how_it_works_quotes_the_shipped_test_scores():
+    at = _run_app()
+    metrics = json.loads((APP.parent / "weights" / "publictest_metrics.json").read_text())
+    text = " ".join(markdown.value for markdown in at.expander[0].markdown)
+    assert f"accuracy {metrics['accuracy']:.1%}" in text and f"({metrics['n']:,} faces)" in text
 
 
 def test_sample_button_shows_one_smiling_face():
