@@ -62,8 +62,8 @@ HOW_IT_WORKS = """
 **Pipeline.** MTCNN finds each face and its eye, nose and mouth landmarks; the face is aligned, turned
 to grayscale and shrunk to 48x48 pixels, the format of the FER2013 dataset the model was trained on.
 A small CNN gives a probability for each of the seven emotions ({emotions}). The probabilities are
-temperature-scaled; how well they match how often the model is right (its calibration error) is
-measured in the model card.
+calibrated (a scale and an offset per emotion, fitted on held-out faces); how well they match how
+often the model is right (its calibration error) is measured in the model card.
 
 **The heat map** (Grad-CAM and its relatives) shows which parts of the 48x48 face raised the score of
 the chosen emotion the most. It shows where the model looked, not why, and it is coarse: one heat

@@ -1,7 +1,7 @@
 """48x48 grayscale faces in, calibrated emotion probabilities out: the one test-time procedure.
 
 ``evaluate``, the photo pipeline and the app all classify through :class:`EmotionClassifier`, so
-the normalisation, the flip averaging and the temperature come from one place: the weights file.
+the normalisation, the flip averaging and the calibration come from one place: the weights file.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .metrics import calibrated_probabilities
 from .model import DEFAULT_WEIGHTS, EmotionNet, ModelMeta, load_weights
 
 
@@ -50,7 +51,10 @@ class EmotionClassifier:
                     outputs.append(self.model(batch))
         return torch.cat(outputs) if outputs else torch.empty(0, len(self.emotions))
 
+    def calibrate(self, logits: torch.Tensor) -> np.ndarray:
+        """Calibrated probabilities float32 (N, C), rows summing to 1, from uncalibrated logits."""
+        return calibrated_probabilities(logits, self.meta.logit_scale, self.meta.logit_bias)
+
     def probabilities(self, faces: np.ndarray, tta: bool = True) -> np.ndarray:
         """Calibrated probabilities float32 (N, C), rows summing to 1, for uint8 (N, 48, 48) faces."""
-        logits = self.logits(self.to_input(faces), tta=tta)
-        return torch.softmax(logits / self.meta.temperature, dim=1).numpy()
+        return self.calibrate(self.logits(self.to_input(faces), tta=tta))

@@ -1,4 +1,4 @@
-"""Command line: ``python -m fer_model train|evaluate|predict``."""
+"""Command line: ``python -m fer_model train|evaluate|calibrate|predict``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def _train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         peak_lr=args.lr,
+        label_smoothing=args.label_smoothing,
         seed=args.seed,
         threads=args.threads,
         limit_train=args.limit_train,
@@ -37,6 +38,27 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(format_report(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    import torch
+
+    from .classifier import EmotionClassifier
+    from .dataset import load_faces
+    from .metrics import fit_logit_scaling
+    from .model import save_weights
+
+    classifier = EmotionClassifier.load(args.weights)
+    faces = load_faces(args.data, "test", usage=args.usage)
+    logits = classifier.logits(classifier.to_input(faces.images), tta=True)
+    scale, bias = fit_logit_scaling(logits, torch.from_numpy(faces.labels))
+    out = args.out or args.weights
+    save_weights(classifier.model, replace(classifier.meta, logit_scale=scale, logit_bias=bias), out)
+    print(f"vector scaling fitted on {len(faces.labels)} faces; written to {out}")
+    print("scale " + " ".join(f"{value:.3f}" for value in scale) + "\nbias  " + " ".join(f"{b:+.3f}" for b in bias))
     return 0
 
 
@@ -81,6 +103,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=defaults.epochs)
     train.add_argument("--batch-size", type=int, default=defaults.batch_size)
     train.add_argument("--lr", type=float, default=defaults.peak_lr, help="peak one-cycle learning rate")
+    train.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--threads", type=int, default=defaults.threads, help="torch CPU threads")
     train.add_argument("--limit-train", type=int, default=None, help="train on a random subset of this many images")
@@ -95,6 +118,15 @@ def get_args_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-tta", action="store_true", help="skip the flip averaging the app uses")
     evaluate.add_argument("--json", help="also write the metrics as JSON to this file")
     evaluate.set_defaults(run=_evaluate)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the calibration of weights on a labelled split", formatter_class=formatter
+    )
+    calibrate.add_argument("--data", required=True, help="Kaggle zip/folder (fits on test/), emotion folders or CSV")
+    calibrate.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="safetensors weights file")
+    calibrate.add_argument("--usage", choices=CSV_USAGES[1:], help="CSV rows to fit on (default: both test halves)")
+    calibrate.add_argument("--out", help="write the recalibrated weights here (default: overwrite --weights)")
+    calibrate.set_defaults(run=_calibrate)
 
     detection = DetectionSettings()
     predict = commands.add_parser(

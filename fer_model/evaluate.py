@@ -10,7 +10,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 from .classifier import EmotionClassifier
 from .dataset import load_faces
-from .metrics import expected_calibration_error
+from .metrics import expected_calibration_error, reliability_bins
 from .model import DEFAULT_WEIGHTS
 
 
@@ -21,12 +21,13 @@ def evaluate(
     set, or the CSV rows of ``usage``; both test halves of a CSV when ``usage`` is None).
 
     Returns the JSON contract: n, accuracy, macro_f1, ece (calibrated, 15 bins), ece_uncalibrated,
-    temperature, per_class {emotion: precision, recall, f1, support} and confusion (rows = truth).
+    reliability (the non-empty bins behind ece), logit_scale and logit_bias (the calibration),
+    per_class {emotion: precision, recall, f1, support} and confusion (rows = truth).
     """
     classifier = EmotionClassifier.load(weights)
     faces = load_faces(data, "test", usage=usage)
     logits = classifier.logits(classifier.to_input(faces.images), tta=tta)
-    probabilities = torch.softmax(logits / classifier.meta.temperature, dim=1).numpy()
+    probabilities = classifier.calibrate(logits)
     uncalibrated = torch.softmax(logits, dim=1).numpy()
     labels, predicted = faces.labels, probabilities.argmax(axis=1)
     classes = list(range(len(classifier.emotions)))
@@ -37,7 +38,9 @@ def evaluate(
         "macro_f1": float(f1_score(labels, predicted, labels=classes, average="macro", zero_division=0)),
         "ece": expected_calibration_error(probabilities, labels),
         "ece_uncalibrated": expected_calibration_error(uncalibrated, labels),
-        "temperature": classifier.meta.temperature,
+        "reliability": reliability_bins(probabilities, labels),
+        "logit_scale": list(classifier.meta.logit_scale),
+        "logit_bias": list(classifier.meta.logit_bias),
         "per_class": {
             emotion: {
                 "precision": float(precision[i]),
@@ -58,8 +61,7 @@ def format_report(report: dict) -> str:
         f"images           {report['n']}",
         f"accuracy         {report['accuracy']:.2%}",
         f"macro-F1         {report['macro_f1']:.2%}",
-        f"ECE (15 bins)    {report['ece']:.2%} calibrated (T={report['temperature']:.3f}), "
-        f"{report['ece_uncalibrated']:.2%} before",
+        f"ECE (15 bins)    {report['ece']:.2%} calibrated (vector scaling), {report['ece_uncalibrated']:.2%} before",
         "",
         f"{'emotion':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
     ]
@@ -68,6 +70,10 @@ def format_report(report: dict) -> str:
             f"{emotion:<10}{scores['precision']:>10.3f}{scores['recall']:>10.3f}"
             f"{scores['f1']:>10.3f}{scores['support']:>10d}"
         )
+    lines += ["", f"{'confidence':<12}{'faces':>8}{'stated':>9}{'right':>9}"]
+    for row in report["reliability"]:
+        bin_range = f"{row['low']:.2f}-{row['high']:.2f}"
+        lines.append(f"{bin_range:<12}{row['count']:>8d}{row['confidence']:>9.3f}{row['accuracy']:>9.3f}")
     lines += ["", "confusion (rows = true, columns = predicted)", " " * 10 + "".join(f"{e[:8]:>9}" for e in emotions)]
     for emotion, row in zip(emotions, report["confusion"], strict=True):
         lines.append(f"{emotion:<10}" + "".join(f"{count:>9d}" for count in row))

@@ -1,4 +1,4 @@
-"""Calibration: expected calibration error and temperature scaling (sklearn covers the rest)."""
+"""Calibration: expected calibration error and fitting temperature or vector scaling."""
 
 from __future__ import annotations
 
@@ -6,31 +6,57 @@ import numpy as np
 import torch
 
 
-def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
-    """ECE with ``bins`` equal-width confidence bins, as a fraction in [0, 1]."""
+def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> list[dict]:
+    """Per non-empty equal-width confidence bin: its range, count, mean confidence and accuracy."""
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == labels
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    error = 0.0
-    for b in range(bins):
-        in_bin = which == b
-        if in_bin.any():
-            error += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
-    return float(error)
+    return [
+        {
+            "low": float(edges[b]),
+            "high": float(edges[b + 1]),
+            "count": int((which == b).sum()),
+            "confidence": float(confidence[which == b].mean()),
+            "accuracy": float(correct[which == b].mean()),
+        }
+        for b in range(bins)
+        if (which == b).any()
+    ]
 
 
-def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """The temperature T > 0 minimising the negative log-likelihood of softmax(logits / T)."""
-    log_t = torch.zeros(1, requires_grad=True)
-    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200, line_search_fn="strong_wolfe")
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    """ECE with ``bins`` equal-width confidence bins, as a fraction in [0, 1]."""
+    rows = reliability_bins(probabilities, labels, bins)
+    return float(sum(row["count"] * abs(row["accuracy"] - row["confidence"]) for row in rows) / len(labels))
+
+
+def calibrated_probabilities(logits: torch.Tensor, scale, bias) -> np.ndarray:
+    """softmax(scale * logits + bias) over classes, as float32 (N, C)."""
+    return torch.softmax(logits * torch.as_tensor(scale) + torch.as_tensor(bias), dim=1).numpy()
+
+
+def fit_logit_scaling(
+    logits: torch.Tensor, labels: torch.Tensor, per_class: bool = True
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Scale and bias minimising the negative log-likelihood of softmax(scale * logits + bias).
+
+    ``per_class=True`` is vector scaling (a scale and a bias per class, Guo et al. 2017);
+    ``per_class=False`` is temperature scaling (one scale, 1 / T, and no bias).
+    """
     logits, labels = logits.detach().float(), labels.long()
+    classes = logits.shape[1]
+    log_scale = torch.zeros(classes if per_class else 1, requires_grad=True)
+    bias = torch.zeros(classes, requires_grad=per_class)
+    parameters = [log_scale, bias] if per_class else [log_scale]
+    optimizer = torch.optim.LBFGS(parameters, lr=0.5, max_iter=500, line_search_fn="strong_wolfe")
 
     def closure():
         optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(logits / log_t.exp(), labels)
+        loss = torch.nn.functional.cross_entropy(logits * log_scale.exp() + bias, labels)
         loss.backward()
         return loss
 
     optimizer.step(closure)
-    return float(log_t.detach().exp())
+    scale = log_scale.detach().exp().expand(classes)
+    return tuple(scale.tolist()), tuple(bias.detach().tolist())

@@ -34,7 +34,9 @@ class ModelMeta:
     image_size: int = constants.IMAGE_SIZE
     pixel_mean: float = constants.PIXEL_MEAN
     pixel_std: float = constants.PIXEL_STD
-    temperature: float = 1.0
+    # Calibration, fitted on validation data: probabilities = softmax(logit_scale * logits + logit_bias).
+    logit_scale: tuple[float, ...] = (1.0,) * len(constants.EMOTIONS)
+    logit_bias: tuple[float, ...] = (0.0,) * len(constants.EMOTIONS)
     cam_target_layer: str = "features.stage4"
     config: dict = field(default_factory=lambda: asdict(ModelConfig()))
     training: dict = field(default_factory=dict)
@@ -47,7 +49,7 @@ def _conv_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
 class EmotionNet(nn.Module):
     """Input float32 (N, 1, 48, 48), normalised; output logits (N, num_classes).
 
-    Softmax (with the calibrated temperature) is applied by the caller at inference, so training
+    Softmax (with the fitted calibration) is applied by the caller at inference, so training
     can use a numerically stable cross-entropy on logits.
     """
 
@@ -92,7 +94,11 @@ def load_weights(path: str | Path = DEFAULT_WEIGHTS) -> tuple[EmotionNet, ModelM
         raise FileNotFoundError(f"weights file not found: {path}")
     with safe_open(str(path), framework="pt") as handle:
         raw = json.loads(handle.metadata()["fer_model"])
-    raw["emotions"] = tuple(raw["emotions"])
+    if "temperature" in raw:  # files written before vector scaling: softmax(logits / T)
+        raw["logit_scale"] = [1 / raw.pop("temperature")] * len(raw["emotions"])
+        raw["logit_bias"] = [0.0] * len(raw["emotions"])
+    for key in ("emotions", "logit_scale", "logit_bias"):  # JSON gives lists
+        raw[key] = tuple(raw[key])
     meta = ModelMeta(**raw)
     config = dict(meta.config, widths=tuple(meta.config["widths"]))
     model = EmotionNet(ModelConfig(**config))

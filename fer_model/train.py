@@ -4,7 +4,7 @@ The whole data set lives in memory as one uint8 tensor; each batch is augmented 
 (``augment.py``). SGD with Nesterov momentum under a one-cycle schedule, label smoothing and an
 exponential moving average (EMA) of the weights, which is what gets evaluated and shipped. Every
 epoch appends one JSON line to ``metrics.jsonl`` and writes ``checkpoint.pt``; ``resume=True``
-continues from it. At the end a temperature is fitted on the validation split and the EMA weights
+continues from it. At the end vector scaling is fitted on the validation split and the EMA weights
 are written as ``emotion_cnn.safetensors`` with their metadata.
 """
 
@@ -25,7 +25,7 @@ from . import constants
 from .augment import AugmentConfig, augment_batch
 from .classifier import EmotionClassifier
 from .dataset import FaceSet, load_faces
-from .metrics import fit_temperature
+from .metrics import fit_logit_scaling
 from .model import EmotionNet, ModelConfig, ModelMeta, save_weights
 
 log = logging.getLogger(__name__)
@@ -168,18 +168,19 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
 
     final = ema.module.eval().to(memory_format=torch.contiguous_format)
     val_logits = validation_logits(final, val_images)
-    temperature = fit_temperature(val_logits, val_labels)
+    logit_scale, logit_bias = fit_logit_scaling(val_logits, val_labels)
     meta = ModelMeta(
-        temperature=temperature,
+        logit_scale=logit_scale,
+        logit_bias=logit_bias,
         config=asdict(config.model),
         training={
             **asdict(config),
             "train_images": len(train_labels),
             "train_minutes": round(train_seconds / 60, 1),
-            "validation": "FER2013 PublicTest (temperature fitted here)",
+            "validation": "FER2013 PublicTest (calibration fitted here)",
         },
     )
     weights_path = out / "emotion_cnn.safetensors"
     save_weights(final, meta, weights_path)
-    log.info("temperature %.3f; weights written to %s", temperature, weights_path)
+    log.info("calibration scale %s, bias %s; weights written to %s", logit_scale, logit_bias, weights_path)
     return weights_path

@@ -8,13 +8,17 @@ from fer_model.model import EmotionNet, ModelConfig, ModelMeta, load_weights, sa
 def test_logits_shape_and_calibrated_probabilities_sum_to_one():
     model = EmotionNet(ModelConfig(widths=(8, 16, 16, 32))).eval()
     assert model(torch.zeros(5, 1, 48, 48)).shape == (5, 7)
-    classifier = EmotionClassifier(model, ModelMeta(temperature=1.7))
+    meta = ModelMeta(logit_scale=(0.6,) * 7, logit_bias=(0.1, -0.2, 0.0, 0.3, 0.0, 0.0, -0.1))
+    classifier = EmotionClassifier(model, meta)
     faces = np.random.default_rng(0).integers(0, 256, (4, 48, 48), dtype=np.uint8)
     for tta in (True, False):
         probabilities = classifier.probabilities(faces, tta=tta)
         assert probabilities.shape == (4, 7)
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
         assert np.all(probabilities >= 0)
+    logits = model(classifier.to_input(faces)).detach()
+    expected = torch.softmax(logits * 0.6 + torch.tensor(classifier.meta.logit_bias), 1).numpy()
+    np.testing.assert_allclose(classifier.probabilities(faces, tta=False), expected, rtol=1e-5)
 
 
 def test_flip_averaging_is_mirror_invariant():
@@ -29,7 +33,8 @@ def test_weights_round_trip_keeps_metadata(tmp_path):
     config = ModelConfig(widths=(8, 16, 16, 32), dropout=0.2)
     model = EmotionNet(config).eval()
     meta = ModelMeta(
-        temperature=1.3,
+        logit_scale=(0.8,) * 7,
+        logit_bias=(0.5,) + (0.0,) * 6,
         config={"widths": [8, 16, 16, 32], "convs_per_stage": 2, "dropout": 0.2, "num_classes": 7},
         training={"epochs": 3},
     )
@@ -44,6 +49,7 @@ def test_weights_round_trip_keeps_metadata(tmp_path):
 def test_shipped_weights_carry_their_metadata_and_fit_the_budget():
     model, meta = load_weights(DEFAULT_WEIGHTS)
     assert meta.emotions == ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
-    assert meta.image_size == 48 and meta.temperature > 0
+    assert meta.image_size == 48 and len(meta.logit_scale) == len(meta.logit_bias) == 7
+    assert all(scale > 0 for scale in meta.logit_scale)
     model.get_submodule(meta.cam_target_layer)  # the CAM layer exists
     assert DEFAULT_WEIGHTS.stat().st_size <= 20 * 1024 * 1024
