@@ -18,10 +18,11 @@ import numpy as np
 import torch
 
 from fer_model import DEFAULT_WEIGHTS, load_classifier
-from fer_model.dataset import load_faces
+from fer_model.evaluate import labelled_logits
 from fer_model.metrics import calibrated_probabilities, expected_calibration_error, fit_logit_scaling
 
-METHODS = {"none": None, "temperature": False, "vector scaling": True}  # name -> per_class
+# name -> per_class argument of fit_logit_scaling; None: no calibration (raw softmax)
+METHODS = {"none": None, "temperature": False, "vector scaling": True}
 
 
 def cross_fitted(logits: torch.Tensor, labels: torch.Tensor, per_class: bool | None, splits: int) -> dict:
@@ -64,9 +65,8 @@ def main() -> None:
     args = parser.parse_args()
 
     classifier = load_classifier(args.weights)
-    faces = load_faces(args.data, "test")
-    logits = classifier.logits(classifier.to_input(faces.images), tta=True)
-    labels = torch.from_numpy(faces.labels)
+    logits, labels = labelled_logits(classifier, args.data)
+    labels = torch.from_numpy(labels)
     result = {name: cross_fitted(logits, labels, per_class, args.splits) for name, per_class in METHODS.items()}
     result["chance_ece_of_perfect_calibration"] = chance_ece(classifier.calibrate(logits), draws=2 * args.splits)
     for name in METHODS:

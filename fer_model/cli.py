@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .dataset import CSV_USAGES
+from .dataset import CSV_USAGES, DatasetError
 from .explain import CAM_METHODS
 from .faces import DetectionSettings
 from .model import DEFAULT_WEIGHTS
@@ -42,23 +42,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from dataclasses import replace
+    from .evaluate import calibrate
 
-    import torch
-
-    from .classifier import EmotionClassifier
-    from .dataset import load_faces
-    from .metrics import fit_logit_scaling
-    from .model import save_weights
-
-    classifier = EmotionClassifier.load(args.weights)
-    faces = load_faces(args.data, "test", usage=args.usage)
-    logits = classifier.logits(classifier.to_input(faces.images), tta=True)
-    scale, bias = fit_logit_scaling(logits, torch.from_numpy(faces.labels))
     out = args.out or args.weights
-    save_weights(classifier.model, replace(classifier.meta, logit_scale=scale, logit_bias=bias), out)
-    print(f"vector scaling fitted on {len(faces.labels)} faces; written to {out}")
-    print("scale " + " ".join(f"{value:.3f}" for value in scale) + "\nbias  " + " ".join(f"{b:+.3f}" for b in bias))
+    meta = calibrate(args.weights, args.data, usage=args.usage, out=out)
+    print(f"vector scaling written to {out}")
+    for name, values in (("scale", meta.logit_scale), ("bias", meta.logit_bias)):
+        print(f"{name:<6}" + " ".join(f"{value:+.3f}" for value in values))
     return 0
 
 
@@ -154,4 +144,8 @@ def _train_defaults():
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args = get_args_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (DatasetError, FileNotFoundError) as error:  # bad --data or --weights: a message, not a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2

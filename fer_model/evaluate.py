@@ -1,7 +1,8 @@
-"""Score weights on a labelled FER2013 split with the app's own test-time procedure."""
+"""Score weights on a labelled FER2013 split with the app's own test-time procedure, or calibrate them on it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,30 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 from .classifier import EmotionClassifier
 from .dataset import load_faces
-from .metrics import expected_calibration_error, reliability_bins
-from .model import DEFAULT_WEIGHTS
+from .metrics import expected_calibration_error, fit_logit_scaling, reliability_bins
+from .model import DEFAULT_WEIGHTS, ModelMeta, save_weights
+
+
+def labelled_logits(
+    classifier: EmotionClassifier, data: str | Path, usage: str | None = None, tta: bool = True
+) -> tuple[torch.Tensor, np.ndarray]:
+    """Uncalibrated logits (N, C) of the test-time procedure and the labels (N,) of the test split of
+    ``data``, read as :func:`evaluate` reads it."""
+    faces = load_faces(data, "test", usage=usage)
+    return classifier.logits(classifier.to_input(faces.images), tta=tta), faces.labels
+
+
+def calibrate(
+    weights: str | Path, data: str | Path, usage: str | None = None, out: str | Path | None = None
+) -> ModelMeta:
+    """Fit vector scaling for ``weights`` on the test split of ``data`` and write the weights with it
+    to ``out`` (default: over ``weights``). The network is unchanged; returns the new metadata."""
+    classifier = EmotionClassifier.load(weights)
+    logits, labels = labelled_logits(classifier, data, usage)
+    scale, bias = fit_logit_scaling(logits, torch.from_numpy(labels))
+    meta = replace(classifier.meta, logit_scale=scale, logit_bias=bias)
+    save_weights(classifier.model, meta, out if out is not None else weights)
+    return meta
 
 
 def evaluate(
@@ -25,11 +48,10 @@ def evaluate(
     per_class {emotion: precision, recall, f1, support} and confusion (rows = truth).
     """
     classifier = EmotionClassifier.load(weights)
-    faces = load_faces(data, "test", usage=usage)
-    logits = classifier.logits(classifier.to_input(faces.images), tta=tta)
+    logits, labels = labelled_logits(classifier, data, usage, tta)
     probabilities = classifier.calibrate(logits)
     uncalibrated = torch.softmax(logits, dim=1).numpy()
-    labels, predicted = faces.labels, probabilities.argmax(axis=1)
+    predicted = probabilities.argmax(axis=1)
     classes = list(range(len(classifier.emotions)))
     precision, recall, f1, support = precision_recall_fscore_support(labels, predicted, labels=classes, zero_division=0)
     return {

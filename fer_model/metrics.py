@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -12,17 +14,20 @@ def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 
     correct = probabilities.argmax(axis=1) == labels
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    return [
-        {
-            "low": float(edges[b]),
-            "high": float(edges[b + 1]),
-            "count": int((which == b).sum()),
-            "confidence": float(confidence[which == b].mean()),
-            "accuracy": float(correct[which == b].mean()),
-        }
-        for b in range(bins)
-        if (which == b).any()
-    ]
+    rows = []
+    for b in range(bins):
+        in_bin = which == b
+        if in_bin.any():
+            rows.append(
+                {
+                    "low": float(edges[b]),
+                    "high": float(edges[b + 1]),
+                    "count": int(in_bin.sum()),
+                    "confidence": float(confidence[in_bin].mean()),
+                    "accuracy": float(correct[in_bin].mean()),
+                }
+            )
+    return rows
 
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
@@ -31,7 +36,7 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
     return float(sum(row["count"] * abs(row["accuracy"] - row["confidence"]) for row in rows) / len(labels))
 
 
-def calibrated_probabilities(logits: torch.Tensor, scale, bias) -> np.ndarray:
+def calibrated_probabilities(logits: torch.Tensor, scale: Sequence[float], bias: Sequence[float]) -> np.ndarray:
     """softmax(scale * logits + bias) over classes, as float32 (N, C)."""
     return torch.softmax(logits * torch.as_tensor(scale) + torch.as_tensor(bias), dim=1).numpy()
 

@@ -94,9 +94,6 @@ def load_weights(path: str | Path = DEFAULT_WEIGHTS) -> tuple[EmotionNet, ModelM
         raise FileNotFoundError(f"weights file not found: {path}")
     with safe_open(str(path), framework="pt") as handle:
         raw = json.loads(handle.metadata()["fer_model"])
-    if "temperature" in raw:  # files written before vector scaling: softmax(logits / T)
-        raw["logit_scale"] = [1 / raw.pop("temperature")] * len(raw["emotions"])
-        raw["logit_bias"] = [0.0] * len(raw["emotions"])
     for key in ("emotions", "logit_scale", "logit_bias"):  # JSON gives lists
         raw[key] = tuple(raw[key])
     meta = ModelMeta(**raw)

@@ -78,6 +78,18 @@ def test_calibrate_fits_the_calibration_and_keeps_the_network(tmp_path, tiny_wei
     assert nll(new_meta) < nll(old_meta)
 
 
+@pytest.mark.parametrize("command", ["evaluate", "calibrate"])
+def test_cli_names_a_missing_data_or_weights_file(tmp_path, tiny_weights, capsys, command):
+    write_kaggle_zip(tmp_path / "fer.zip", count=7)
+    missing = tmp_path / "missing.zip"
+    assert main([command, "--data", str(missing), "--weights", str(tiny_weights)]) == 2
+    assert f"error: {missing}: no such file or folder" in capsys.readouterr().err
+    no_weights = tmp_path / "none.safetensors"
+    assert main([command, "--data", str(tmp_path / "fer.zip"), "--weights", str(no_weights)]) == 2
+    assert f"weights file not found: {no_weights}" in capsys.readouterr().err
+    assert not no_weights.exists()
+
+
 def test_csv_usage_selects_the_scored_rows(tmp_path, tiny_weights):
     write_csv(tmp_path / "fer2013.csv", per_usage=7)
     _check_contract(evaluate(tmp_path / "fer2013.csv", tiny_weights, usage="PrivateTest"), n=7)
