@@ -1,7 +1,9 @@
 """Augmentation of whole batches of tensors: one affine warp and a few pixel ops per batch.
 
 Per-sample PIL transforms would dominate the cost of training on two CPU cores; these run as a
-handful of batched tensor ops.
+handful of batched tensor ops. Besides the usual geometry and contrast, a share of each batch gets what
+real photos do to a face and FER2013 rarely shows: a gamma curve, light falling from one side, blur,
+sensor noise and JPEG artefacts, and the wider range of crop scales that real detections give.
 """
 
 from __future__ import annotations
@@ -11,18 +13,26 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torchvision.transforms.v2 import functional as TF
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
     max_rotation_deg: float = 12.0
-    scale_range: tuple[float, float] = (0.88, 1.12)
+    scale_range: tuple[float, float] = (0.85, 1.3)  # > 1 zooms in: real detections frame faces tighter
     max_shift: float = 0.10  # fraction of the image size
     brightness: float = 0.25  # additive, in units of the [0, 1] pixel range
     contrast: float = 0.25  # multiplicative, around each image's mean
     sharpen_prob: float = 0.5  # train images are softer than test ones (see the data README)
     erase_prob: float = 0.5
     erase_size: tuple[float, float] = (0.15, 0.4)  # side of the erased square, fraction of the image
+    gamma: float = 0.4  # pixels ** g with log(g) uniform in [-gamma, gamma]
+    shading: float = 0.2  # peak of a linear light ramp across the face, in units of the pixel range
+    blur_prob: float = 0.25  # Gaussian blur (sigma in blur_sigma); exclusive with sharpening
+    blur_sigma: tuple[float, float] = (0.4, 1.2)
+    noise_std: float = 0.03  # Gaussian noise, std uniform in [0, noise_std]
+    jpeg_prob: float = 0.25
+    jpeg_quality: tuple[int, int] = (25, 90)
 
 
 def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
@@ -43,10 +53,20 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     out = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
-    sharpen = (torch.rand(n, 1, 1, 1, generator=generator) < config.sharpen_prob).float()
+    # One draw picks blur, sharpening or neither for each image.
+    kind = torch.rand(n, 1, 1, 1, generator=generator)
+    sigma = float(uniform(*config.blur_sigma, (1,)))
+    out = torch.where(kind < config.blur_prob, TF.gaussian_blur(out, [5, 5], [sigma, sigma]), out)
+    sharpen = (kind >= 1 - config.sharpen_prob).float()
     blurred = F.avg_pool2d(F.pad(out, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
     amount = uniform(0.0, 1.0, (n, 1, 1, 1)) * sharpen
     out = out + amount * (out - blurred)
+
+    out = out.clamp(1e-4, 1.0) ** uniform(-config.gamma, config.gamma, (n, 1, 1, 1)).exp()
+    direction = uniform(0, 2 * math.pi, (n, 1, 1))
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, height), torch.linspace(-1, 1, width), indexing="ij")
+    ramp = xs * torch.cos(direction) + ys * torch.sin(direction)  # (n, H, W) in [-1.4, 1.4]
+    out = out + (uniform(0, config.shading, (n, 1, 1)) * ramp).unsqueeze(1)
 
     mean = out.mean(dim=(1, 2, 3), keepdim=True)
     contrast = uniform(1 - config.contrast, 1 + config.contrast, (n, 1, 1, 1))
@@ -67,4 +87,19 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.
         & erase.view(n, 1, 1)
     )
     out = out.masked_fill(mask.unsqueeze(1), 0.5)
-    return out.clamp(0.0, 1.0)
+    out = out + torch.randn(out.shape, generator=generator) * uniform(0, config.noise_std, (n, 1, 1, 1))
+    return _jpeg(out.clamp(0.0, 1.0), config, generator)
+
+
+def _jpeg(images: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    """Round-trip a random share of the batch through JPEG at random qualities."""
+    chosen = (torch.rand(len(images), generator=generator) < config.jpeg_prob).nonzero().flatten().tolist()
+    if not chosen:
+        return images
+    low, high = config.jpeg_quality
+    qualities = torch.randint(low, high + 1, (len(chosen),), generator=generator).tolist()
+    out = images.clone()
+    for index, quality in zip(chosen, qualities, strict=True):
+        pixels = (images[index] * 255).round().to(torch.uint8)
+        out[index] = TF.jpeg(pixels, quality).float() / 255
+    return out

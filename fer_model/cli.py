@@ -11,7 +11,7 @@ from pathlib import Path
 from .dataset import CSV_USAGES, DatasetError
 from .explain import CAM_METHODS
 from .faces import DetectionSettings
-from .model import DEFAULT_WEIGHTS
+from .model import DEFAULT_WEIGHTS, WeightsError
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -25,7 +25,10 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         limit_train=args.limit_train,
-        bfloat16=not args.no_bf16,
+        precision=args.precision,
+        device=args.device,
+        equalize=not args.no_equalize,
+        init=args.init,
     )
     train(args.data, args.out, config, resume=args.resume)
     return 0
@@ -97,7 +100,15 @@ def get_args_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--threads", type=int, default=defaults.threads, help="torch CPU threads")
     train.add_argument("--limit-train", type=int, default=None, help="train on a random subset of this many images")
-    train.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bfloat16 autocast")
+    train.add_argument(
+        "--precision",
+        choices=("auto", "bf16", "fp32"),
+        default=defaults.precision,
+        help="bf16 autocast or fp32; auto uses bf16 only where the CPU (AVX512-BF16, AMX) or GPU has it",
+    )
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default=defaults.device)
+    train.add_argument("--init", metavar="WEIGHTS", help="warm start (fine-tune) from this weights file")
+    train.add_argument("--no-equalize", action="store_true", help="skip histogram equalisation of the crops")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     train.set_defaults(run=_train)
 
@@ -146,6 +157,6 @@ def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (DatasetError, FileNotFoundError) as error:  # bad --data or --weights: a message, not a traceback
+    except (DatasetError, WeightsError, FileNotFoundError, ValueError) as error:  # bad --data, --weights, --device
         print(f"error: {error}", file=sys.stderr)
         return 2

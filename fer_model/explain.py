@@ -1,8 +1,9 @@
 """Why the model chose an emotion: class activation maps on the crops, per-region shares, and the photo view.
 
-The maps come from pytorch-grad-cam. It attaches hooks to the shared model and runs a backward pass,
-so every call holds the classifier's lock, runs with gradients enabled whatever the caller's mode,
-releases the hooks in a ``with`` block and drops the parameter gradients the backward pass left.
+The maps come from pytorch-grad-cam, run on the classifier's :meth:`~EmotionClassifier.cam_model`: the
+feature maps of the last convolution stage go in, so the forward pass through the convolutions (shared
+with classification when the caller has the features) is not repeated and the backward pass covers only
+the small head. The hooks live on a module made for each call and are released in a ``with`` block.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM
+from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from .classifier import EmotionClassifier
@@ -23,12 +25,17 @@ REGIONS = ("eyes_brows", "nose", "mouth", "rest")
 
 
 def heatmaps(
-    classifier: EmotionClassifier, crops: np.ndarray, emotions: list[str], method: str = "gradcam"
+    classifier: EmotionClassifier,
+    crops: np.ndarray,
+    emotions: list[str],
+    method: str = "gradcam",
+    features: torch.Tensor | None = None,
 ) -> np.ndarray:
     """Heat maps float32 (N, 48, 48) in [0, 1] for uint8 (N, 48, 48) crops, one named emotion per crop.
 
     Each map is scaled so its maximum is 1 (all zeros when nothing supports the emotion). The map is
     computed on the crop as given, without the mirror averaging used for the probabilities.
+    ``features``: the crops' feature maps from :meth:`EmotionClassifier.classify`, when the caller has them.
     """
     if method not in CAM_METHODS:
         raise ValueError(f"unknown CAM method {method!r}; expected one of {', '.join(CAM_METHODS)}")
@@ -39,17 +46,16 @@ def heatmaps(
         raise ValueError(f"got {len(crops)} crops but {len(emotions)} emotions")
     if len(crops) == 0:
         return np.zeros((0, *np.shape(crops)[1:]), dtype=np.float32)
-    inputs = classifier.to_input(crops)
+    if features is None:
+        features = classifier.classify(classifier.to_input(crops), tta=False)[1]
     targets = [ClassifierOutputTarget(classifier.emotions.index(emotion)) for emotion in emotions]
-    model = classifier.model
-    layer = model.get_submodule(classifier.meta.cam_target_layer)
-    with classifier.lock:
-        try:
-            with torch.enable_grad(), CAM_METHODS[method](model=model, target_layers=[layer]) as cam:
-                maps = cam(input_tensor=inputs, targets=targets)
-        finally:
-            model.zero_grad(set_to_none=True)
-    return maps.astype(np.float32).clip(0, 1)
+    model = classifier.cam_model()
+    inputs = features.clone().requires_grad_()  # a normal tensor: the hooks need its gradient
+    with torch.enable_grad(), CAM_METHODS[method](model=model, target_layers=[model[0]]) as cam:
+        maps = cam(input_tensor=inputs, targets=targets)  # (N, h, w), each scaled to [0, 1]
+    # Upsampled to the crop, then rescaled to [0, 1]: what pytorch-grad-cam does for a layer inside the network.
+    upsampled = scale_cam_image(maps, np.shape(crops)[-2:][::-1])
+    return scale_cam_image(upsampled).astype(np.float32).clip(0, 1)
 
 
 def region_shares(heatmap: np.ndarray, landmarks: np.ndarray) -> dict[str, float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -14,6 +14,10 @@ from torch import nn
 from . import constants
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "emotion_cnn.safetensors"
+
+
+class WeightsError(ValueError):
+    """A weights file this version cannot use (metadata missing or incomplete)."""
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,11 @@ class ModelMeta:
     image_size: int = constants.IMAGE_SIZE
     pixel_mean: float = constants.PIXEL_MEAN
     pixel_std: float = constants.PIXEL_STD
+    # Histogram-equalise every uint8 crop before normalising (training and inference alike).
+    equalize: bool = False
     # Calibration, fitted on validation data: probabilities = softmax(logit_scale * logits + logit_bias).
     logit_scale: tuple[float, ...] = (1.0,) * len(constants.EMOTIONS)
     logit_bias: tuple[float, ...] = (0.0,) * len(constants.EMOTIONS)
-    cam_target_layer: str = "features.stage4"
     config: dict = field(default_factory=lambda: asdict(ModelConfig()))
     training: dict = field(default_factory=dict)
 
@@ -93,10 +98,13 @@ def load_weights(path: str | Path = DEFAULT_WEIGHTS) -> tuple[EmotionNet, ModelM
     if not path.exists():
         raise FileNotFoundError(f"weights file not found: {path}")
     with safe_open(str(path), framework="pt") as handle:
-        raw = json.loads(handle.metadata()["fer_model"])
+        raw = json.loads((handle.metadata() or {}).get("fer_model", "{}"))
+    missing = [f.name for f in fields(ModelMeta) if f.name not in raw]
+    if missing:
+        raise WeightsError(f"{path}: the weights' metadata lacks {', '.join(missing)}; retrain or recalibrate them")
     for key in ("emotions", "logit_scale", "logit_bias"):  # JSON gives lists
         raw[key] = tuple(raw[key])
-    meta = ModelMeta(**raw)
+    meta = ModelMeta(**{f.name: raw[f.name] for f in fields(ModelMeta)})
     config = dict(meta.config, widths=tuple(meta.config["widths"]))
     model = EmotionNet(ModelConfig(**config))
     model.load_state_dict(load_file(str(path)))

@@ -77,9 +77,10 @@ def analyze(
     aligned = [align_face(photo, face.landmarks, classifier.meta.image_size) for face in detected]
     marks.append(time.perf_counter())
 
-    faces = []
+    faces, features = [], None
     if detected:
-        probabilities = classifier.probabilities(np.stack([crop for crop, _ in aligned]), tta=tta)
+        logits, features = classifier.classify(classifier.to_input(np.stack([crop for crop, _ in aligned])), tta)
+        probabilities = classifier.calibrate(logits)
         for index, (face, (crop, photo_to_crop), row) in enumerate(zip(detected, aligned, probabilities, strict=True)):
             faces.append(
                 FaceResult(
@@ -96,7 +97,7 @@ def analyze(
     marks.append(time.perf_counter())
 
     if explain and faces:
-        faces = _explained(classifier, faces, [face.top_emotion for face in faces], cam_method)
+        faces = _explained(classifier, faces, [face.top_emotion for face in faces], cam_method, features)
     marks.append(time.perf_counter())
 
     timings = {name: (end - start) * 1000 for name, (start, end) in zip(_STAGES, pairwise(marks), strict=True)}
@@ -113,9 +114,9 @@ def explain_face(
 
 
 def _explained(
-    classifier: EmotionClassifier, faces: list[FaceResult], emotions: list[str], method: str
+    classifier: EmotionClassifier, faces: list[FaceResult], emotions: list[str], method: str, features=None
 ) -> list[FaceResult]:
-    maps = heatmaps(classifier, np.stack([face.crop for face in faces]), emotions, method)
+    maps = heatmaps(classifier, np.stack([face.crop for face in faces]), emotions, method, features)
     return [
         dataclasses.replace(
             face,
