@@ -14,43 +14,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
-import time
 from pathlib import Path
 
-import skimage.data
 import torch
 
-from fer_model import DEFAULT_WEIGHTS, analyze, load_classifier, load_image
+from benchmarks.harness import PHOTOS_DIR, cpu_model, photos, time_ms
+from fer_model import DEFAULT_WEIGHTS, analyze, load_classifier
 from fer_model.explain import heatmaps
 from fer_model.faces import DetectionSettings, align_face, detect_faces
 
-PHOTOS_DIR = Path(__file__).resolve().parents[2] / "shared" / "photos"
 
-
-def _photos(folder: Path) -> dict:
-    photos = {name: load_image(folder / name) for name in ("kate.jpg", "multiface.jpg") if (folder / name).exists()}
-    photos["astronaut"] = load_image(skimage.data.astronaut())
-    return photos
-
-
-def _time_ms(run, repeats: int) -> dict[str, float]:
-    run()  # warm-up: lazy initialisation, allocator, caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - start) * 1000)
-    return {"median": statistics.median(times), "min": min(times), "max": max(times)}
-
-
-def benchmark(photos: dict, repeats: int) -> list[dict]:
+def benchmark(decoded: dict, repeats: int) -> list[dict]:
     """One record per (photo, measurement): photo, faces, stage, median/min/max ms."""
     classifier = load_classifier()
     settings = DetectionSettings()
     records = []
-    for name, photo in photos.items():
+    for name, photo in decoded.items():
         faces = detect_faces(photo, settings)
         crop = align_face(photo, faces[0].landmarks, classifier.meta.image_size)[0][None]
         top = classifier.emotions[int(classifier.probabilities(crop).argmax())]
@@ -62,7 +41,7 @@ def benchmark(photos: dict, repeats: int) -> list[dict]:
             "analyze, with heat maps": lambda photo=photo: analyze(photo, classifier, settings=settings),
         }
         for stage, run in stages.items():
-            records.append({"photo": name, "faces": len(faces), "stage": stage, **_time_ms(run, repeats)})
+            records.append({"photo": name, "faces": len(faces), "stage": stage, **time_ms(run, repeats)})
     return records
 
 
@@ -83,11 +62,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, help="also write the records and the machine to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    records = benchmark(_photos(args.photos), args.repeats)
+    records = benchmark(photos(args.photos), args.repeats)
+    print(f"CPU {cpu_model()}, torch threads {args.threads}\n")
     print(to_markdown(records))
     if args.json:
         machine = {
-            "processor": platform.processor() or platform.machine(),
+            "processor": cpu_model(),
             "cpus": os.cpu_count(),
             "torch_threads": args.threads,
             "torch": torch.__version__,

@@ -19,13 +19,19 @@ import torch
 
 from fer_model import DEFAULT_WEIGHTS, load_classifier
 from fer_model.evaluate import labelled_logits
-from fer_model.metrics import calibrated_probabilities, expected_calibration_error, fit_logit_scaling
+from fer_model.metrics import balanced_bias, calibrated_probabilities, expected_calibration_error, fit_logit_scaling
 
-# name -> per_class argument of fit_logit_scaling; None: no calibration (raw softmax)
-METHODS = {"none": None, "temperature": False, "vector scaling": True}
+# name -> (per_class argument of fit_logit_scaling, None: no calibration; equal class priors)
+METHODS = {
+    "none": (None, False),
+    "temperature": (False, False),
+    "vector scaling": (True, False),
+    "vector scaling, equal priors": (True, True),
+}
 
 
-def cross_fitted(logits: torch.Tensor, labels: torch.Tensor, per_class: bool | None, splits: int) -> dict:
+def cross_fitted(logits: torch.Tensor, labels: torch.Tensor, method: tuple, splits: int) -> dict:
+    per_class, balanced = method
     eces, accuracies = [], []
     for seed in range(splits):
         halves = np.array_split(np.random.default_rng(seed).permutation(len(labels)), 2)
@@ -34,6 +40,8 @@ def cross_fitted(logits: torch.Tensor, labels: torch.Tensor, per_class: bool | N
                 scale, bias = (1.0,), (0.0,)
             else:
                 scale, bias = fit_logit_scaling(logits[fit], labels[fit], per_class=per_class)
+                if balanced:
+                    bias = balanced_bias(bias, labels[fit])
             probabilities = calibrated_probabilities(logits[held_out], scale, bias)
             eces.append(expected_calibration_error(probabilities, labels[held_out].numpy()))
             accuracies.append(float(np.mean(probabilities.argmax(1) == labels[held_out].numpy())))
@@ -67,12 +75,12 @@ def main() -> None:
     classifier = load_classifier(args.weights)
     logits, labels = labelled_logits(classifier, args.data)
     labels = torch.from_numpy(labels)
-    result = {name: cross_fitted(logits, labels, per_class, args.splits) for name, per_class in METHODS.items()}
+    result = {name: cross_fitted(logits, labels, method, args.splits) for name, method in METHODS.items()}
     result["chance_ece_of_perfect_calibration"] = chance_ece(classifier.calibrate(logits), draws=2 * args.splits)
     for name in METHODS:
         row = result[name]
         print(
-            f"{name:<15} held-out ECE {row['held_out_ece']:.2%} (sd {row['ece_std']:.2%}), "
+            f"{name:<28} held-out ECE {row['held_out_ece']:.2%} (sd {row['ece_std']:.2%}), "
             f"held-out accuracy {row['accuracy']:.2%}"
         )
     print(f"ECE that perfect calibration shows on a half by chance: {result['chance_ece_of_perfect_calibration']:.2%}")

@@ -12,6 +12,7 @@ from .dataset import CSV_USAGES, DatasetError
 from .explain import CAM_METHODS
 from .faces import DetectionSettings
 from .model import DEFAULT_WEIGHTS, WeightsError
+from .pipeline import DEFAULT_CAM_METHOD
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -28,6 +29,7 @@ def _train(args: argparse.Namespace) -> int:
         precision=args.precision,
         device=args.device,
         equalize=not args.no_equalize,
+        balanced=args.prior == "balanced",
         init=args.init,
     )
     train(args.data, args.out, config, resume=args.resume)
@@ -48,7 +50,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     from .evaluate import calibrate
 
     out = args.out or args.weights
-    meta = calibrate(args.weights, args.data, usage=args.usage, out=out)
+    meta = calibrate(args.weights, args.data, usage=args.usage, out=out, balanced=args.prior == "balanced")
     print(f"vector scaling written to {out}")
     for name, values in (("scale", meta.logit_scale), ("bias", meta.logit_bias)):
         print(f"{name:<6}" + " ".join(f"{value:+.3f}" for value in values))
@@ -56,32 +58,53 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from . import ImageError, analyze, annotate_photo, load_classifier, load_image, result_to_dict
+    from . import ImageError, analyze, annotate_photo, load_classifier, result_to_dict
     from .report import format_table
 
     classifier = load_classifier(args.weights)
     settings = DetectionSettings(threshold=args.threshold, min_face_size=args.min_face_size)
+    out_names = _annotation_names(args.images) if args.annotate else {}
     if args.annotate:
         Path(args.annotate).mkdir(parents=True, exist_ok=True)
     records = []
     for path in args.images:
+        # Each file on its own: whatever one file does, the others still run and the JSON is written.
         try:
-            photo = load_image(path)
+            result = analyze(
+                path, classifier, settings=settings, tta=not args.no_tta, explain=not args.no_cam, cam_method=args.cam
+            )
+            record = {"path": path, **result_to_dict(result)}
+            if args.annotate:
+                record["annotated"] = str(Path(args.annotate) / out_names[path])
+                annotate_photo(result, heatmap_opacity=0.0 if args.no_cam else 0.5).save(record["annotated"])
         except ImageError as error:
-            print(f"{path}: {error}", file=sys.stderr)
-            records.append({"path": path, "error": str(error)})
-            continue
-        result = analyze(
-            photo, classifier, settings=settings, tta=not args.no_tta, explain=not args.no_cam, cam_method=args.cam
-        )
-        print(f"{path}: {result.width}x{result.height}, {len(result.faces)} face(s)\n{format_table(result)}\n")
-        records.append({"path": path, **result_to_dict(result)})
-        if args.annotate:
-            annotated = annotate_photo(photo, result, heatmap_opacity=0.0 if args.no_cam else 0.5)
-            annotated.save(Path(args.annotate) / f"{Path(path).stem}.png")
+            record = {"path": path, "error": str(error)}
+        except Exception as error:  # a bug, or out of memory: reported for this file alone
+            reason = " ".join(f"{type(error).__name__}: {error}".split())  # one line, also for multi-line messages
+            record = {"path": path, "error": f"analysis failed ({reason})"}
+        if "error" in record:
+            print(f"{path}: {record['error']}", file=sys.stderr)
+        else:
+            print(f"{path}: {result.width}x{result.height}, {len(result.faces)} face(s)\n{format_table(result)}\n")
+        records.append(record)
+        result = None  # the photo it holds can be hundreds of megabytes
     if args.json:
         Path(args.json).write_text(json.dumps(records, indent=2) + "\n")
     return 1 if any("error" in record for record in records) else 0
+
+
+def _annotation_names(paths: list[str]) -> dict[str, str]:
+    """{path: "<stem>.png"}, with "-2", "-3" ... added where stems repeat (``a/x.jpg``, ``b/x.jpg``, ``x.png``)."""
+    names, taken = {}, set()
+    for path in dict.fromkeys(paths):
+        stem = Path(path).stem
+        name, number = f"{stem}.png", 1
+        while name in taken:
+            number += 1
+            name = f"{stem}-{number}.png"
+        names[path] = name
+        taken.add(name)
+    return names
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -109,6 +132,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default=defaults.device)
     train.add_argument("--init", metavar="WEIGHTS", help="warm start (fine-tune) from this weights file")
     train.add_argument("--no-equalize", action="store_true", help="skip histogram equalisation of the crops")
+    train.add_argument(
+        "--prior",
+        choices=("balanced", "split"),
+        default="balanced",
+        help="calibrate for equal class priors, or for the validation split's class frequencies",
+    )
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     train.set_defaults(run=_train)
 
@@ -127,6 +156,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="safetensors weights file")
     calibrate.add_argument("--usage", choices=CSV_USAGES[1:], help="CSV rows to fit on (default: both test halves)")
     calibrate.add_argument("--out", help="write the recalibrated weights here (default: overwrite --weights)")
+    calibrate.add_argument(
+        "--prior",
+        choices=("balanced", "split"),
+        default="balanced",
+        help="probabilities for equal class priors, or for the class frequencies of the split fitted on",
+    )
     calibrate.set_defaults(run=_calibrate)
 
     detection = DetectionSettings()
@@ -135,10 +170,16 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="photo files; unreadable ones are reported")
     predict.add_argument("--json", help="write every image's result (or its error) as JSON to this file")
-    predict.add_argument("--annotate", metavar="DIR", help="write DIR/<image name>.png with boxes, labels, heat maps")
+    predict.add_argument(
+        "--annotate",
+        metavar="DIR",
+        help="write DIR/<image name>.png with boxes, labels, heat maps (-2, -3 ... added to repeated names)",
+    )
     predict.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="safetensors weights file")
     predict.add_argument("--no-cam", action="store_true", help="skip the Grad-CAM heat maps")
-    predict.add_argument("--cam", choices=list(CAM_METHODS), default="gradcam", help="class activation map method")
+    predict.add_argument(
+        "--cam", choices=list(CAM_METHODS), default=DEFAULT_CAM_METHOD, help="class activation map method"
+    )
     predict.add_argument("--no-tta", action="store_true", help="skip the flip averaging")
     predict.add_argument("--threshold", type=float, default=detection.threshold, help="MTCNN face confidence")
     predict.add_argument("--min-face-size", type=int, default=detection.min_face_size, help="in photo pixels")

@@ -11,7 +11,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 from .classifier import EmotionClassifier
 from .dataset import load_faces
-from .metrics import expected_calibration_error, fit_logit_scaling, reliability_bins
+from .metrics import balanced_bias, expected_calibration_error, fit_logit_scaling, reliability_bins
 from .model import DEFAULT_WEIGHTS, ModelMeta, save_weights
 
 
@@ -25,13 +25,20 @@ def labelled_logits(
 
 
 def calibrate(
-    weights: str | Path, data: str | Path, usage: str | None = None, out: str | Path | None = None
+    weights: str | Path,
+    data: str | Path,
+    usage: str | None = None,
+    out: str | Path | None = None,
+    balanced: bool = True,
 ) -> ModelMeta:
     """Fit vector scaling for ``weights`` on the test split of ``data`` and write the weights with it
-    to ``out`` (default: over ``weights``). The network is unchanged; returns the new metadata."""
+    to ``out`` (default: over ``weights``). ``balanced``: probabilities for equal class priors instead of
+    the split's (see :func:`balanced_bias`). The network is unchanged; returns the new metadata."""
     classifier = EmotionClassifier.load(weights)
     logits, labels = labelled_logits(classifier, data, usage)
     scale, bias = fit_logit_scaling(logits, torch.from_numpy(labels))
+    if balanced:
+        bias = balanced_bias(bias, labels)
     meta = replace(classifier.meta, logit_scale=scale, logit_bias=bias)
     save_weights(classifier.model, meta, out if out is not None else weights)
     return meta

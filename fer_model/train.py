@@ -29,7 +29,7 @@ from tqdm import tqdm
 from .augment import AugmentConfig, augment_batch
 from .classifier import EmotionClassifier
 from .dataset import FaceSet, load_faces
-from .metrics import fit_logit_scaling
+from .metrics import balanced_bias, fit_logit_scaling
 from .model import EmotionNet, ModelConfig, ModelMeta, load_weights, save_weights
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class TrainConfig:
     precision: str = "auto"  # "bf16" (autocast), "fp32", or "auto": bf16 where the hardware has it
     device: str = "auto"  # "cpu", "cuda", or "auto": cuda when available
     equalize: bool = True  # histogram-equalise every crop (stored in the weights, applied at inference)
+    balanced: bool = True  # calibrate for equal class priors rather than FER2013's (see metrics.balanced_bias)
     init: str | None = None  # warm start from this weights file (its network shape replaces ``model``)
     limit_train: int | None = None  # use only the first N (shuffled) train images, for quick runs
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -218,6 +219,8 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
     final = ema.module.eval().to("cpu", memory_format=torch.contiguous_format)
     val_logits = validation_logits(EmotionClassifier(final, meta), val_images)
     logit_scale, logit_bias = fit_logit_scaling(val_logits, val_labels)
+    if config.balanced:
+        logit_bias = balanced_bias(logit_bias, val_labels)
     meta = replace(
         meta,
         logit_scale=logit_scale,

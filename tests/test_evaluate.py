@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from fer_model import EmotionClassifier
 from fer_model.cli import main
 from fer_model.dataset import load_faces
-from fer_model.evaluate import evaluate
+from fer_model.evaluate import calibrate, evaluate
 from fer_model.metrics import expected_calibration_error, fit_logit_scaling
 from fer_model.model import EmotionNet, ModelConfig, ModelMeta, load_weights, save_weights
 from tests.fer_fixtures import write_csv, write_kaggle_zip
@@ -134,3 +134,27 @@ def test_shipped_weights_on_public_test(fer2013_zip):
     _check_contract(report, n=3589)
     assert report["accuracy"] >= 0.68
     assert report["ece"] <= 0.03
+
+
+def test_balanced_bias_removes_the_split_priors():
+    from fer_model.metrics import balanced_bias, calibrated_probabilities
+
+    bias = balanced_bias((0.0, 0.5), np.array([0, 0, 0, 1]))
+    np.testing.assert_allclose(bias, (-np.log(0.75), 0.5 - np.log(0.25)))
+    # Probabilities calibrated for priors (0.75, 0.25) become p / prior, renormalised.
+    logits = torch.tensor([[0.3, -0.2], [1.0, 1.0]])
+    skewed = calibrated_probabilities(logits, (1.0, 1.0), (0.0, 0.5))
+    balanced = calibrated_probabilities(logits, (1.0, 1.0), bias)
+    expected = skewed / np.array([0.75, 0.25])
+    np.testing.assert_allclose(balanced, expected / expected.sum(1, keepdims=True), rtol=1e-5)
+
+
+def test_calibrate_for_equal_priors_or_the_splits(tmp_path, tiny_weights):
+    data = tmp_path / "fer.zip"
+    write_kaggle_zip(data, count=21)
+    split = calibrate(tiny_weights, data, out=tmp_path / "split.safetensors", balanced=False)
+    equal = calibrate(tiny_weights, data, out=tmp_path / "equal.safetensors")
+    assert split.logit_scale == equal.logit_scale
+    labels = load_faces(data, "test").labels
+    expected = np.asarray(split.logit_bias) - np.log(np.bincount(labels, minlength=7) / len(labels))
+    np.testing.assert_allclose(equal.logit_bias, expected, rtol=1e-6)

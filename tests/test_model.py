@@ -53,3 +53,32 @@ def test_shipped_weights_carry_their_metadata_and_fit_the_budget():
     assert all(scale > 0 for scale in meta.logit_scale)
     assert isinstance(meta.equalize, bool)
     assert DEFAULT_WEIGHTS.stat().st_size <= 20 * 1024 * 1024
+
+
+def test_equalisation_named_in_the_metadata_is_applied_at_inference():
+    """Histogram equalisation ignores a monotone change of contrast; without it the model sees the change."""
+    model = EmotionNet(ModelConfig(widths=(8, 16, 16, 32))).eval()
+    faces = np.random.default_rng(2).integers(0, 128, (3, 48, 48), dtype=np.uint8)
+    stretched = faces * 2  # the same grey levels in the same order, twice the contrast
+    equalising = EmotionClassifier(model, ModelMeta(equalize=True))
+    np.testing.assert_allclose(equalising.probabilities(faces), equalising.probabilities(stretched), atol=1e-6)
+    torch.testing.assert_close(equalising.to_input(faces), equalising.to_input(stretched))
+    plain = EmotionClassifier(model, ModelMeta(equalize=False))
+    assert (plain.to_input(faces) - plain.to_input(stretched)).abs().max() > 0.5
+
+
+def test_weights_without_a_metadata_field_are_refused(tmp_path):
+    import json
+
+    import pytest
+    from safetensors.torch import save_file
+
+    from fer_model.model import WeightsError
+
+    model = EmotionNet(ModelConfig(widths=(8, 16, 16, 32)))
+    meta = ModelMeta(config={"widths": [8, 16, 16, 32], "convs_per_stage": 2, "dropout": 0.4, "num_classes": 7})
+    fields = {**meta.__dict__}
+    del fields["equalize"]
+    save_file(model.state_dict(), str(tmp_path / "old.safetensors"), metadata={"fer_model": json.dumps(fields)})
+    with pytest.raises(WeightsError, match="lacks equalize"):
+        load_weights(tmp_path / "old.safetensors")

@@ -67,3 +67,37 @@ def test_short_real_run_beats_chance(fer2013_zip, tmp_path):
     assert rows[-1]["val_accuracy"] > 0.32
     meta = load_weights(weights)[1]
     assert meta.training["train_images"] == 6000 and all(0.2 < scale < 5 for scale in meta.logit_scale)
+
+
+@pytest.mark.parametrize("equalize", [True, False])
+def test_training_writes_its_preprocessing_into_the_weights(tmp_path, equalize):
+    data = tmp_path / "fer.zip"
+    write_kaggle_zip(data, count=40)
+    config = TrainConfig(epochs=1, batch_size=16, model=TINY, equalize=equalize, precision="fp32")
+    meta = load_weights(train(data, tmp_path / "run", config))[1]
+    assert meta.equalize is equalize and meta.training["bfloat16"] is False and meta.training["hardware"]
+
+
+def test_warm_start_begins_from_the_given_weights(tmp_path):
+    data = tmp_path / "fer.zip"
+    write_kaggle_zip(data, count=40)
+    first = train(data, tmp_path / "a", TrainConfig(epochs=1, batch_size=16, model=TINY))
+    rows = []
+    for name, init in (("cold", None), ("warm", str(first))):
+        config = TrainConfig(epochs=1, batch_size=16, model=ModelConfig(widths=(8, 8, 8, 8)), init=init, peak_lr=1e-9)
+        weights = train(data, tmp_path / name, config)
+        rows.append(load_weights(weights)[0])
+    # A warm start keeps the initial network's shape and (at a negligible learning rate) its weights.
+    assert rows[0].config.widths == (8, 8, 8, 8) and rows[1].config.widths == TINY.widths
+    torch.testing.assert_close(rows[1].features.stage1[0].weight, load_weights(first)[0].features.stage1[0].weight)
+
+
+def test_precision_auto_uses_bf16_only_where_the_cpu_has_it(monkeypatch):
+    monkeypatch.setattr(training, "_cpu_has_native_bf16", lambda: False)
+    assert training.choose_device_and_precision(TrainConfig(device="cpu"))[1] is False
+    monkeypatch.setattr(training, "_cpu_has_native_bf16", lambda: True)
+    assert training.choose_device_and_precision(TrainConfig(device="cpu"))[1] is True
+    assert training.choose_device_and_precision(TrainConfig(device="cpu", precision="fp32"))[1] is False
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            training.choose_device_and_precision(TrainConfig(device="cuda"))

@@ -1,0 +1,230 @@
+"""The web server's memory under concurrent visitors who upload large photos.
+
+    python -m benchmarks.app_memory [--sessions 10] [--photos 4] [--size 6000x6500] [--settle 30] [--json OUT]
+
+Starts ``streamlit run app.py`` headless on a free loopback port and samples the resident memory of its
+process (psutil, or /proc/PID/status) every 0.2 s. One visit with the sample photo loads the models: the
+server's size after it is the *warm* size. Then ``--sessions`` browser sessions (headless Debian Chromium
+through Playwright, each in its own browser context) open the page at once, and each uploads ``--photos``
+large JPEGs in one go and waits for every face card. The *peak* is the largest sample while they run. All
+sessions then close, and *after* is the size ``--settle`` seconds later. The photos are kate.jpg from
+../shared (skimage's astronaut where it is absent) upscaled to ``--size`` with noise added, so that they
+compress like camera photos (about 9 MB each at 6000x6500); each photo differs from the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from benchmarks.harness import PHOTOS_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+FACE_CARDS = "div[class*='st-key-face-card-']"
+# True once the script has finished and `count` face cards are on the page, or an error is shown.
+RESULTS_READY = """count => !document.querySelector("[data-testid='stStatusWidget']") && (
+    document.querySelectorAll("div[class*='st-key-face-card-']").length >= count
+    || document.querySelector("[data-testid='stAlertContentError']") !== null)"""
+
+
+def make_photos(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
+    """``count`` different JPEGs of ``size`` (width, height), each holding one face."""
+    source = PHOTOS_DIR / "kate.jpg"
+    if source.exists():
+        base = Image.open(source).convert("RGB")
+    else:
+        import skimage.data
+
+        base = Image.fromarray(skimage.data.astronaut())
+    base = np.asarray(base.resize(size, Image.Resampling.BICUBIC))
+    paths = []
+    for index in range(count):
+        noise = np.random.default_rng(index).integers(-12, 13, base.shape, dtype=np.int16)
+        path = folder / f"large-{index + 1}.jpg"
+        Image.fromarray((base + noise).clip(0, 255).astype(np.uint8)).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+class MemorySampler(threading.Thread):
+    """Samples a process's resident memory (MB) every ``interval_s`` until stopped."""
+
+    def __init__(self, pid: int, interval_s: float = 0.2):
+        super().__init__(daemon=True)
+        self.pid, self.interval_s = pid, interval_s
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, MB)
+        self._stop_event = threading.Event()
+
+    def rss_mb(self) -> float:
+        try:
+            import psutil
+
+            return psutil.Process(self.pid).memory_info().rss / 2**20
+        except ImportError:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+            raise RuntimeError(f"no VmRSS for process {self.pid}") from None
+
+    def run(self) -> None:
+        started = time.monotonic()
+        while not self._stop_event.wait(self.interval_s):
+            self.samples.append((time.monotonic() - started, self.rss_mb()))
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+    def peak_since(self, since_s: float) -> float:
+        return max((mb for t, mb in self.samples if t >= since_s), default=self.rss_mb())
+
+    def elapsed(self) -> float:
+        return self.samples[-1][0] if self.samples else 0.0
+
+
+@contextlib.contextmanager
+def streamlit_server(log: Path, timeout_s: float = 180) -> Iterator[tuple[str, int]]:
+    """``streamlit run app.py`` headless on a free loopback port, its output in ``log``: yields (url, pid)
+    once it answers its health check, and stops it on exit."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    with log.open("w") as output:
+        server = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not _answers(f"{url}/_stcore/health"):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not start within {timeout_s} s; its log: {log}")
+                time.sleep(0.5)
+            yield url, server.pid
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+async def _open(browser, url: str):
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    await page.goto(url)
+    await page.wait_for_selector("input[type=file]", state="attached", timeout=120_000)
+    return context, page
+
+
+async def _wait_for_results(page, count: int, timeout_s: float) -> None:
+    await page.wait_for_function(RESULTS_READY, arg=count, timeout=timeout_s * 1000)
+    errors = await page.locator("[data-testid='stAlertContentError']").all_inner_texts()
+    if errors:
+        raise RuntimeError(f"the page showed an error: {errors[0]}")
+
+
+async def _warm_up(browser, url: str, timeout_s: float) -> None:
+    """One visit with the sample photo: loads the model and the face detector."""
+    context, page = await _open(browser, url)
+    await page.get_by_role("button", name="Try a sample photo").click()
+    await _wait_for_results(page, 1, timeout_s)
+    await context.close()
+
+
+async def _visit(browser, url: str, photos: list[Path], timeout_s: float):
+    """A session that uploads every photo at once and waits for all their faces; returns its context."""
+    context, page = await _open(browser, url)
+    await page.set_input_files("input[type=file]", [str(path) for path in photos])
+    await _wait_for_results(page, len(photos), timeout_s)
+    return context
+
+
+async def _drive(url: str, sampler: MemorySampler, args: argparse.Namespace, photos: list[Path]) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        await _warm_up(browser, url, args.timeout)
+        await asyncio.sleep(args.settle)
+        warm = sampler.rss_mb()
+
+        started_s, started = sampler.elapsed(), time.monotonic()
+        contexts = await asyncio.gather(*(_visit(browser, url, photos, args.timeout) for _ in range(args.sessions)))
+        seconds = time.monotonic() - started
+        peak = sampler.peak_since(started_s)
+
+        await asyncio.gather(*(context.close() for context in contexts))
+        await browser.close()
+    await asyncio.sleep(args.settle)
+    after = sampler.rss_mb()
+    return {"warm_mb": warm, "peak_mb": peak, "after_mb": after, "sessions_seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions")
+    parser.add_argument("--photos", type=int, default=4, help="photos each session uploads")
+    parser.add_argument("--size", default="6000x6500", help="photo size, WIDTHxHEIGHT")
+    parser.add_argument("--settle", type=float, default=30, help="seconds to wait before the warm and after sizes")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds a session may take for its results")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    if not CHROMIUM.exists():
+        sys.exit(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    size = tuple(int(side) for side in args.size.lower().split("x"))
+
+    with tempfile.TemporaryDirectory() as folder:
+        photos = make_photos(Path(folder), args.photos, size)
+        megabytes = sum(path.stat().st_size for path in photos) / 2**20
+        with streamlit_server(Path(folder) / "streamlit.log") as (url, pid):
+            sampler = MemorySampler(pid)
+            sampler.start()
+            try:
+                figures = asyncio.run(_drive(url, sampler, args, photos))
+            finally:
+                sampler.stop()
+
+    record = {
+        "sessions": args.sessions,
+        "photos_per_session": args.photos,
+        "photo_size": args.size,
+        "upload_mb_per_session": round(megabytes, 1),
+        "settle_s": args.settle,
+        **{key: round(value, 1) for key, value in figures.items()},
+    }
+    print(f"{args.sessions} sessions x {args.photos} photos of {args.size} ({megabytes:.0f} MB per session)")
+    print(f"warm: {record['warm_mb']:.0f} MB, peak: {record['peak_mb']:.0f} MB, ", end="")
+    print(f"{args.settle:.0f} s after the sessions closed: {record['after_mb']:.0f} MB")
+    print(f"all sessions had their results after {record['sessions_seconds']:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
