@@ -1,11 +1,12 @@
 """Which detection resolution and smallest face keep every face, and what they cost.
 
-    python -m benchmarks.detection [--sides 1024 800 640 512] [--fractions 0 0.03 0.05 0.08] [--repeats 5]
+    python -m benchmarks.detection [--sides 1024 640] [--fractions 0 0.05] [--proposals 0.6 0.7] [--repeats 5]
 
-For each (max_detect_side, min_face_fraction) pair: the faces ``detect_faces`` finds on kate.jpg,
-multiface.jpg and skimage's astronaut, how many of them match a face of the reference setting (the first
-side, fraction 0; box IoU >= 0.5), the median detection time of each photo, and the photos of
-../shared/realphotos/taiwan-dev in which a face is found (with their mean detection time).
+For each setting (max_detect_side, min_face_fraction, first-stage proposal threshold): the faces
+``detect_faces`` finds on kate.jpg, multiface.jpg and skimage's astronaut, how many of them match a face
+of the reference setting (the first side, no minimum fraction, MTCNN's default proposals; box IoU >= 0.5),
+the median detection time of each photo, and the photos of ../shared/realphotos/taiwan-dev in which a face
+is found (with their mean detection time).
 """
 
 from __future__ import annotations
@@ -33,43 +34,45 @@ def _iou(a, b) -> float:
     return width * height / union if union else 0.0
 
 
-def benchmark(sides: list[int], fractions: list[float], repeats: int) -> list[dict]:
+def benchmark(sides: list[int], fractions: list[float], proposals: list[float], repeats: int) -> list[dict]:
     test_photos = photos()
     reference = {
         name: detect_faces(photo, DetectionSettings(max_detect_side=sides[0])) for name, photo in test_photos.items()
     }
     taiwan = [load_image(path) for path in sorted(TAIWAN.glob("*/*.jpg"))] if TAIWAN.is_dir() else []
     records = []
-    for side in sides:
-        for fraction in fractions:
-            settings = DetectionSettings(max_detect_side=side, min_face_fraction=fraction)
-            record = {"max_detect_side": side, "min_face_fraction": fraction, "photos": {}}
-            for name, photo in test_photos.items():
-                faces = detect_faces(photo, settings)
-                matched = sum(any(_iou(f.box, r.box) >= 0.5 for f in faces) for r in reference[name])
-                timing = time_ms(lambda photo=photo, settings=settings: detect_faces(photo, settings), repeats)
-                record["photos"][name] = {
-                    "faces": len(faces),
-                    "reference_faces": len(reference[name]),
-                    "matched": matched,
-                    "median_ms": timing["median"],
-                }
-            if taiwan and side == sides[0]:  # taiwan photos are 256x256: the side does not matter
-                times, found = [], 0
-                for photo in taiwan:
-                    start = time.perf_counter()
-                    found += bool(detect_faces(photo, settings))
-                    times.append((time.perf_counter() - start) * 1000)
-                record["taiwan_dev"] = {"photos": len(taiwan), "with_face": found, "mean_ms": statistics.mean(times)}
-            records.append(record)
+    grid = [(side, fraction, proposal) for side in sides for fraction in fractions for proposal in proposals]
+    for side, fraction, proposal in grid:
+        settings = DetectionSettings(
+            max_detect_side=side, min_face_fraction=fraction, proposal_thresholds=(proposal, max(proposal, 0.7))
+        )
+        record = {"max_detect_side": side, "min_face_fraction": fraction, "proposal": proposal, "photos": {}}
+        for name, photo in test_photos.items():
+            faces = detect_faces(photo, settings)
+            matched = sum(any(_iou(f.box, r.box) >= 0.5 for f in faces) for r in reference[name])
+            timing = time_ms(lambda photo=photo, settings=settings: detect_faces(photo, settings), repeats)
+            record["photos"][name] = {
+                "faces": len(faces),
+                "reference_faces": len(reference[name]),
+                "matched": matched,
+                "median_ms": timing["median"],
+            }
+        if taiwan and side == sides[0]:  # taiwan photos are 256x256: the side does not matter
+            times, found = [], 0
+            for photo in taiwan:
+                start = time.perf_counter()
+                found += bool(detect_faces(photo, settings))
+                times.append((time.perf_counter() - start) * 1000)
+            record["taiwan_dev"] = {"photos": len(taiwan), "with_face": found, "mean_ms": statistics.mean(times)}
+        records.append(record)
     return records
 
 
 def to_markdown(records: list[dict]) -> str:
     names = list(records[0]["photos"])
     header = " | ".join(f"{n}: matched/found, ms" for n in names)
-    lines = [f"| max side | min face (of shorter side) | {header} | taiwan-dev with a face, ms |"]
-    lines.append("|---|---|" + "---|" * (len(names) + 1))
+    lines = [f"| max side | min face (of shorter side) | proposals | {header} | taiwan-dev with a face, ms |"]
+    lines.append("|---|---|---|" + "---|" * (len(names) + 1))
     for r in records:
         cells = [
             f"{p['matched']}/{p['reference_faces']} ({p['faces']} found), {p['median_ms']:.0f}"
@@ -85,14 +88,15 @@ def to_markdown(records: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sides", type=int, nargs="+", default=[1024, 800, 640, 512])
-    parser.add_argument("--fractions", type=float, nargs="+", default=[0.0, 0.03, 0.05, 0.08])
+    parser.add_argument("--sides", type=int, nargs="+", default=[1024, 640])
+    parser.add_argument("--fractions", type=float, nargs="+", default=[0.0, 0.05])
+    parser.add_argument("--proposals", type=float, nargs="+", default=[0.6, 0.7], help="first-stage thresholds")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per photo (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--json", type=Path, help="also write the records to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    records = benchmark(args.sides, args.fractions, args.repeats)
+    records = benchmark(args.sides, args.fractions, args.proposals, args.repeats)
     print(f"CPU {cpu_model()}, torch threads {args.threads}\n")
     print(to_markdown(records))
     if args.json:

@@ -34,7 +34,9 @@ _SUPERSAMPLE = 4
 
 @dataclass(frozen=True)
 class DetectionSettings:
-    """threshold: MTCNN's final-stage confidence in [0, 1]; sizes in pixels of the original photo.
+    """threshold: MTCNN's final-stage confidence in [0, 1]; sizes in pixels of the original photo. Each
+    candidate the first stage proposes is cropped and resized one by one for the later stages: fewer
+    proposals (higher ``proposal_thresholds``) make photos with many faces faster.
 
     Faces whose box is smaller than ``min_face_size`` pixels, or ``min_face_fraction`` of the photo's
     shorter side, on its longer side are dropped; the detector does not even look for them, which is what
@@ -45,6 +47,8 @@ class DetectionSettings:
     """
 
     threshold: float = 0.9
+    # MTCNN's first two stages: candidates scoring under these are dropped before the next stage looks.
+    proposal_thresholds: tuple[float, float] = (0.6, 0.7)
     min_face_size: int = 20
     min_face_fraction: float = 0.0
     max_detect_side: int = 1024
@@ -67,13 +71,16 @@ def detect_faces(photo: Image.Image, settings: DetectionSettings = DetectionSett
     scale = min(1.0, settings.max_detect_side / max(width, height))
     small = photo if scale == 1.0 else photo.resize((round(width * scale), round(height * scale)), reducing_gap=2.0)
     min_face = max(settings.min_face_size, settings.min_face_fraction * min(width, height))
-    faces = _detect(small, photo.size, min_face, settings.threshold)
+    thresholds = (*settings.proposal_thresholds, settings.threshold)
+    faces = _detect(small, photo.size, min_face, thresholds)
     if not faces and min_face > settings.min_face_size:
-        faces = _detect(small, photo.size, settings.min_face_size, settings.threshold)
+        faces = _detect(small, photo.size, settings.min_face_size, thresholds)
     return faces
 
 
-def _detect(small: Image.Image, size: tuple[int, int], min_face: float, threshold: float) -> list[DetectedFace]:
+def _detect(
+    small: Image.Image, size: tuple[int, int], min_face: float, thresholds: tuple[float, float, float]
+) -> list[DetectedFace]:
     """MTCNN on ``small``, the photo of ``size`` (w, h) scaled down; results in photo pixels, faces >= ``min_face``."""
     width, height = size
     scale = small.width / width
@@ -81,7 +88,7 @@ def _detect(small: Image.Image, size: tuple[int, int], min_face: float, threshol
     min_size = max(_MTCNN_WINDOW, int(min_face * scale) // 4 * 4)
     if min(small.size) < min_size:  # MTCNN would scan no scale at all (and fail)
         return []
-    boxes, confidences, landmarks = _mtcnn(threshold, min_size).detect(small, landmarks=True)
+    boxes, confidences, landmarks = _mtcnn(thresholds, min_size).detect(small, landmarks=True)
     if boxes is None:
         return []
     # facenet-pytorch returns object arrays with numpy 2; scale back to photo pixels.
@@ -97,11 +104,9 @@ def _detect(small: Image.Image, size: tuple[int, int], min_face: float, threshol
 
 
 @functools.lru_cache(maxsize=32)
-def _mtcnn(threshold: float, min_face_size: int) -> MTCNN:
+def _mtcnn(thresholds: tuple[float, float, float], min_face_size: int) -> MTCNN:
     """One detector per setting (its weights ship in the facenet-pytorch wheel; nothing downloads)."""
-    return MTCNN(
-        keep_all=True, min_face_size=min_face_size, thresholds=[0.6, 0.7, threshold], device=torch.device("cpu")
-    )
+    return MTCNN(keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds), device=torch.device("cpu"))
 
 
 def align_face(
