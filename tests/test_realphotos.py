@@ -50,3 +50,15 @@ def test_unknown_emotion_folders_are_refused(tmp_path):
     (tmp_path / "smug").mkdir()
     with pytest.raises(SystemExit, match="unknown emotion folder"):
         labelled_photos(tmp_path, EMOTIONS)
+
+
+@pytest.mark.shared
+def test_shipped_weights_on_the_real_photo_development_set():
+    from benchmarks.realphotos import DEFAULT_DATA
+
+    if not DEFAULT_DATA.is_dir():
+        pytest.skip(f"{DEFAULT_DATA} is not on this machine (it comes from ../shared)")
+    photos = labelled_photos(DEFAULT_DATA, EMOTIONS)
+    result = score(np.array([label for _, label in photos]), ours(photos, DEFAULT_WEIGHTS), EMOTIONS)
+    assert result["n"] == 598 and result["no_face"] == 0
+    assert result["accuracy"] >= 0.60
