@@ -184,6 +184,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     predict.add_argument("--threshold", type=float, default=detection.threshold, help="MTCNN face confidence")
     predict.add_argument("--min-face-size", type=int, default=detection.min_face_size, help="in photo pixels")
     predict.set_defaults(run=_predict)
+
+    from .video.cli import add_video_parser  # the video command lives with the video package
+
+    add_video_parser(commands)
     return parser
 
 
