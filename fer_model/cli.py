@@ -16,6 +16,7 @@ from .pipeline import DEFAULT_CAM_METHOD
 
 
 def _train(args: argparse.Namespace) -> int:
+    from .augment import AUGMENTATIONS
     from .train import TrainConfig, train
 
     config = TrainConfig(
@@ -28,7 +29,8 @@ def _train(args: argparse.Namespace) -> int:
         limit_train=args.limit_train,
         precision=args.precision,
         device=args.device,
-        equalize=not args.no_equalize,
+        equalize=args.equalize,
+        augment=AUGMENTATIONS[args.augment],
         balanced=args.prior == "balanced",
         init=args.init,
     )
@@ -131,7 +133,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default=defaults.device)
     train.add_argument("--init", metavar="WEIGHTS", help="warm start (fine-tune) from this weights file")
-    train.add_argument("--no-equalize", action="store_true", help="skip histogram equalisation of the crops")
+    train.add_argument("--equalize", action="store_true", help="histogram-equalise every crop, here and at inference")
+    train.add_argument(
+        "--augment",
+        choices=("fer2013", "real-photo"),
+        default="fer2013",
+        help="augmentation preset; real-photo adds gamma, shading, blur, noise, JPEG and wider crop scales",
+    )
     train.add_argument(
         "--prior",
         choices=("balanced", "split"),

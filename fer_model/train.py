@@ -47,7 +47,7 @@ class TrainConfig:
     threads: int = 2
     precision: str = "auto"  # "bf16" (autocast), "fp32", or "auto": bf16 where the hardware has it
     device: str = "auto"  # "cpu", "cuda", or "auto": cuda when available
-    equalize: bool = True  # histogram-equalise every crop (stored in the weights, applied at inference)
+    equalize: bool = False  # histogram-equalise every crop (stored in the weights, applied at inference)
     balanced: bool = True  # calibrate for equal class priors rather than FER2013's (see metrics.balanced_bias)
     init: str | None = None  # warm start from this weights file (its network shape replaces ``model``)
     limit_train: int | None = None  # use only the first N (shuffled) train images, for quick runs
