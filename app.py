@@ -4,10 +4,16 @@ A thin view over :mod:`fer_model`: the package computes, this file renders. Phot
 they are never written to disk or logged. Run it with ``streamlit run app.py``.
 """
 
+import ctypes
+import gc
 import hashlib
 import io
 import json
 import logging
+import re
+import sys
+import threading
+import weakref
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +26,9 @@ from skimage import data as skimage_data
 
 from fer_model import (
     CAM_METHODS,
+    DEFAULT_CAM_METHOD,
     DEFAULT_WEIGHTS,
+    REGIONS,
     DetectionSettings,
     EmotionClassifier,
     FaceResult,
@@ -30,7 +38,6 @@ from fer_model import (
     annotate_photo,
     explain_face,
     load_classifier,
-    load_image,
     overlay_heatmap,
     result_to_dict,
     results_to_csv,
@@ -38,11 +45,22 @@ from fer_model import (
 
 log = logging.getLogger(__name__)
 
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 METRICS = Path(DEFAULT_WEIGHTS).with_name("publictest_metrics.json")  # `evaluate --json` of the weights
 CROP_SIDE = 192  # the 48x48 crop shown 4x larger, nearest neighbour, so its pixels stay visible
-PHOTO_SIDE = 1600  # the annotated photo is shrunk to this for the page (downloads keep full size)
-REGION_NAMES = {"eyes_brows": "eyes and brows", "nose": "nose", "mouth": "mouth", "rest": "rest"}
+PHOTO_SIDE = 1600  # the session keeps the photo at most this large, for the page and the annotated download
+MAX_FILES = 10  # photos analysed per upload
+MAX_FILE_MB = 25  # per photo; larger files get a visible refusal
+# The uploader itself takes files up to this size, so that files over MAX_FILE_MB reach the page and get a
+# visible message: the uploader's own refusals only show when the mouse is over the file's red icon.
+TRANSFER_LIMIT_MB = 4 * MAX_FILE_MB
+# Photos analysed at the same time by the whole server: a 40-megapixel photo takes about 300 MB while it is
+# decoded and analysed, so this bounds the peak however many visitors upload at once (and 2 keep 2 cores busy).
+ANALYSIS_SLOTS = 1
+MMAP_THRESHOLD = 2**20  # bytes; see _tune_malloc
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
+UPLOAD_RULES = (
+    f"Up to {MAX_FILES} photos at a time, {MAX_FILE_MB} MB each: JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF."
+)
 HIGHLIGHT, MUTED = "#2563eb", "#cbd5e1"
 HELP = {
     "threshold": "How sure the face detector must be. Lower finds more faces, and more false ones.",
@@ -58,6 +76,14 @@ NO_FACE = """No face found in **{name}**. Some tips:
 - faces looking roughly at the camera (frontal), not hidden by hands, hair or masks;
 - faces at least {min_face_size} pixels wide, or a lower *minimum face size* in the sidebar;
 - a lower *detection threshold* in the sidebar finds harder faces (and some false ones)."""
+TOO_SMALL = """
+
+The picture is only {width}x{height} pixels: smaller than the minimum face size ({min_face_size} pixels), \
+so it cannot hold a face that size."""
+TOO_MANY_FILES = "{count} photos given: only the first {limit} are analysed. Remove some to analyse the others."
+TOO_LARGE = "Cannot use {name}: the file is {size:.1f} MB; the limit is {limit} MB."
+# The uploader's drop zone states the uploader's own size limit; UPLOAD_RULES states the page's instead.
+HIDE_UPLOADER_LIMIT = "<style>[data-testid='stFileUploaderDropzoneInstructions'] {display: none}</style>"
 HOW_IT_WORKS = """
 **Pipeline.** MTCNN finds each face and its eye, nose and mouth landmarks; the face is aligned, turned
 to grayscale and shrunk to 48x48 pixels, the format of the FER2013 dataset the model was trained on.
@@ -96,6 +122,30 @@ def _classifier() -> EmotionClassifier:
     return load_classifier()
 
 
+@st.cache_resource
+def _analysis_slots() -> threading.BoundedSemaphore:
+    """Shared by every session: at most ANALYSIS_SLOTS photos are analysed at once."""
+    return threading.BoundedSemaphore(ANALYSIS_SLOTS)
+
+
+class _SessionMemory:
+    """One visitor's results. Streamlit keeps a closed tab's session for a while (server.disconnectedSessionTTL)
+    in case it reconnects, and only then frees it; the results are freed as soon as the tab closes."""
+
+    def __init__(self):
+        self.analyses: dict = {}
+
+    def release(self) -> None:
+        self.analyses.clear()  # also empties st.session_state.analyses, the same dict
+        _release_memory()
+
+
+@st.cache_resource(scope="session", on_release=_SessionMemory.release, show_spinner=False)
+def _session_memory() -> _SessionMemory:
+    """This session's results; Streamlit releases them when the visitor's browser disconnects."""
+    return _SessionMemory()
+
+
 @st.cache_data(show_spinner=False)
 def _sample_photo() -> bytes:
     return _png(Image.fromarray(skimage_data.astronaut()))
@@ -107,8 +157,14 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def _escape(text: str) -> str:
+    """``text`` shown as it is by Streamlit's Markdown (a file name like ``**a** [b](c).jpg``)."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)  # CommonMark lets any ASCII punctuation be escaped
+
+
 def _sidebar() -> Options:
     defaults = DetectionSettings()
+    methods = list(CAM_METHODS)
     with st.sidebar:
         st.header("Settings")
         threshold = st.slider("Detection threshold", 0.5, 0.99, defaults.threshold, step=0.01, help=HELP["threshold"])
@@ -117,18 +173,36 @@ def _sidebar() -> Options:
         )
         tta = st.toggle("Test-time augmentation", True, help=HELP["tta"])
         heatmaps = st.toggle("Heat maps", True, help=HELP["heatmaps"], key="heat-maps")
-        cam_method = st.selectbox("CAM method", list(CAM_METHODS), disabled=not heatmaps, key="cam-method")
+        cam_method = st.selectbox(
+            "CAM method", methods, index=methods.index(DEFAULT_CAM_METHOD), disabled=not heatmaps, key="cam-method"
+        )
     return Options(threshold, min_face_size, tta, heatmaps, cam_method)
 
 
 def _photos() -> list[tuple[str, bytes]]:
-    """The visitor's photos as (name, content); the sample photo when they have given none."""
+    """The visitor's photos as (name, content); the sample photo when they have given none.
+
+    Every refusal (too many files, a file too large) is shown as a message; a file of the wrong type
+    is refused by the analysis, which names the problem.
+    """
     upload_column, other_column = st.columns([3, 1])
-    uploads = upload_column.file_uploader("Photos", type=UPLOAD_TYPES, accept_multiple_files=True)
+    uploads = upload_column.file_uploader(
+        "Photos", accept_multiple_files=True, max_upload_size=TRANSFER_LIMIT_MB, key="photos"
+    )
+    upload_column.caption(UPLOAD_RULES)
+    st.html(HIDE_UPLOADER_LIMIT)
     if other_column.button("Try a sample photo", icon=":material/photo:", key="sample-button", help=HELP["sample"]):
         st.session_state.show_sample = True
     snapshot = st.camera_input("Take a photo") if other_column.toggle("Use the camera", key="use-camera") else None
-    photos = [(upload.name, upload.getvalue()) for upload in uploads or []]
+    uploads = uploads or []
+    if len(uploads) > MAX_FILES:
+        st.warning(TOO_MANY_FILES.format(count=len(uploads), limit=MAX_FILES))
+    photos = []
+    for upload in uploads[:MAX_FILES]:
+        if upload.size > MAX_FILE_MB * 2**20:
+            st.error(TOO_LARGE.format(name=_escape(upload.name), size=upload.size / 2**20, limit=MAX_FILE_MB))
+        else:
+            photos.append((upload.name, upload.getvalue()))
     if snapshot is not None:
         photos.append(("camera.jpg", snapshot.getvalue()))
     if not photos and st.session_state.get("show_sample"):
@@ -136,58 +210,85 @@ def _photos() -> list[tuple[str, bytes]]:
     return photos
 
 
-def _analyse(content: bytes, options: Options) -> tuple[Image.Image, PhotoResult] | str:
-    """(photo, PhotoResult), or the sentence to show when the photo cannot be analysed."""
+def _analyse(content: bytes, options: Options) -> PhotoResult | str:
+    """The result, holding a copy of the photo no larger than PHOTO_SIDE; or the sentence to show when the
+    photo cannot be analysed."""
     try:
-        photo = load_image(content)
-        result = analyze(
-            photo,
-            _classifier(),
-            settings=DetectionSettings(threshold=options.threshold, min_face_size=options.min_face_size),
-            tta=options.tta,
-            explain=options.heatmaps,
-            cam_method=options.cam_method,
-        )
+        with _analysis_slots():
+            result = analyze(
+                content,
+                _classifier(),
+                settings=DetectionSettings(threshold=options.threshold, min_face_size=options.min_face_size),
+                tta=options.tta,
+                explain=options.heatmaps,
+                cam_method=options.cam_method,
+            )
     except ImageError as error:
         return str(error)
     except Exception:
         log.exception("Analysing a photo failed")  # the traceback only: no file name or pixels
         return ANALYSIS_FAILED
-    return photo, result
+    return replace(result, photo=_display_copy(result.photo))  # the full-size photo is freed on return
 
 
-def _analyses(
-    photos: list[tuple[str, bytes]], options: Options
-) -> dict[tuple, tuple[str, tuple[Image.Image, PhotoResult] | str]]:
-    """{(content hash, options): (name, analysis)}, kept in the session so reruns reuse them.
+def _display_copy(photo: Image.Image) -> Image.Image:
+    scale = PHOTO_SIDE / max(photo.size)
+    if scale >= 1:
+        return photo
+    size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+    return photo.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _analyses(photos: list[tuple[str, bytes]], options: Options) -> dict[tuple, tuple[str, PhotoResult | str]]:
+    """{(content hash, options): (name, result or error sentence)}, kept in the session so reruns reuse them.
 
     Only the current photos and settings are kept, so a long session does not pile up results.
     """
-    previous = st.session_state.get("analyses", {})
-    current = {}
+    analyses = _session_memory().analyses
+    previous = dict(analyses)
+    analyses.clear()
     for name, content in photos:
         key = (hashlib.sha256(content).hexdigest()[:16], options)
-        if key in current:  # the same photo given twice
+        if key in analyses:  # the same photo given twice
             continue
         if key in previous:
-            current[key] = previous[key]
+            analyses[key] = previous[key]
         else:
-            with st.spinner(f"Analysing {name}…"):
-                current[key] = name, _analyse(content, options)
-    st.session_state.analyses = current
-    st.session_state.explained = {k: v for k, v in st.session_state.get("explained", {}).items() if k[0] in current}
-    return current
+            with st.spinner(f"Analysing {_escape(name)}…"):
+                analyses[key] = name, _analyse(content, options)
+    st.session_state.analyses = analyses  # read by the tests
+    if analyses.keys() != previous.keys():
+        del previous
+        _release_memory()
+    return analyses
 
 
-def _explained(key: tuple, face: FaceResult, emotion: str, cam_method: str) -> FaceResult:
-    """The face with its heat map for ``emotion``; computed once per session, then reused."""
-    if emotion == face.heatmap_emotion:
-        return face
-    cache = st.session_state.explained
-    if (key, face.index, emotion) not in cache:
-        with st.spinner(f"Explaining {emotion} for face {face.index}…"):
-            cache[key, face.index, emotion] = explain_face(_classifier(), face, emotion, method=cam_method)
-    return cache[key, face.index, emotion]
+def _release_memory() -> None:
+    """Hand the memory of decoded photos back to the system: glibc keeps freed memory for reuse, in one
+    arena per thread (and Streamlit runs each session in its own), so without the trim the server only grows."""
+    gc.collect()
+    if (libc := _glibc()) is not None:
+        libc.malloc_trim(0)
+
+
+@st.cache_resource
+def _tune_malloc() -> None:
+    """Once per server: blocks over MMAP_THRESHOLD (decoded photos, the detector's tensors) get mappings of their
+    own, handed back as soon as they are freed. By default glibc raises the threshold as large blocks are freed,
+    and then keeps them in the arena of the session thread that used them."""
+    if (libc := _glibc()) is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    """The C library where it is glibc (Linux); None elsewhere (macOS, Windows, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
 
 
 def _bar_chart(labels: list[str], values: list[float], highlight: str | None, title: str) -> go.Figure:
@@ -227,12 +328,15 @@ def _face_card(key: tuple, face: FaceResult, emotions: tuple[str, ...], opacity:
             index=emotions.index(face.top_emotion),
             key=f"{digest}-explain-{face.index}",
         )
-        face = _explained(key, face, emotion, options.cam_method)
+        if emotion != face.heatmap_emotion:  # one small backward pass (about 10 ms), so not cached
+            face = explain_face(_classifier(), face, emotion, method=options.cam_method)
         heat_column.image(overlay_heatmap(crop, face.heatmap, opacity), caption=f"Heat map for {emotion}")
-        regions = list(REGION_NAMES)
         region_column.plotly_chart(
             _bar_chart(
-                [REGION_NAMES[r] for r in regions], [face.region_shares[r] for r in regions], None, "Heat by region"
+                [region.replace("_", " and ") for region in REGIONS],  # eyes_brows: "eyes and brows"
+                [face.region_shares[region] for region in REGIONS],
+                None,
+                "Heat by region",
             ),
             key=f"{digest}-regions-{face.index}",
             config={"displayModeBar": False},
@@ -245,11 +349,19 @@ def _summary(faces: list[FaceResult], emotions: tuple[str, ...]) -> str:
     return f"**{len(faces)} faces:** " + ", ".join(f"{counts[e]} {e}" for e in emotions if counts[e])
 
 
-def _show_photo(key: tuple, name: str, photo: Image.Image, result: PhotoResult, options: Options) -> None:
+def _no_face(name: str, result: PhotoResult, options: Options) -> str:
+    """The no-face tips, and why when the picture is smaller than the minimum face size."""
+    text = NO_FACE.format(name=_escape(name), min_face_size=options.min_face_size)
+    if min(result.width, result.height) < options.min_face_size:
+        text += TOO_SMALL.format(width=result.width, height=result.height, min_face_size=options.min_face_size)
+    return text
+
+
+def _show_photo(key: tuple, name: str, result: PhotoResult, options: Options) -> None:
     digest = key[0]
-    st.subheader(name)
+    st.subheader(_escape(name))
     if not result.faces:
-        st.info(NO_FACE.format(name=name, min_face_size=options.min_face_size))
+        st.info(_no_face(name, result, options))
         return
     emotions = _classifier().emotions
     opacity, whole_photo = 0.5, False
@@ -262,20 +374,28 @@ def _show_photo(key: tuple, name: str, photo: Image.Image, result: PhotoResult, 
         st.markdown(_summary(result.faces, emotions))
     faces = [_face_card(key, face, emotions, opacity, options) for face in result.faces]
     shown = replace(result, faces=faces)
-    annotated = annotate_photo(photo, shown, heatmap_opacity=opacity if whole_photo else 0.0)
-    preview = annotated.copy()
-    preview.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
-    photo_slot.image(preview, output_format="JPEG")
+    heat_opacity = opacity if whole_photo else 0.0
+    photo_slot.image(annotate_photo(shown, heatmap_opacity=heat_opacity), output_format="JPEG")
     stem = Path(name).stem
+    # The PNG is made only when its button is clicked. Streamlit keeps that function for as long as it keeps the
+    # session, after the visitor has left too, so it holds the photo by a weak reference.
+    stored = weakref.ref(result)
     downloads = [
-        ("Annotated photo (PNG)", lambda: _png(annotated), "png", "image/png"),
-        ("Results (JSON)", lambda: json.dumps(result_to_dict(shown), indent=2), "json", "application/json"),
-        ("Results (CSV)", lambda: results_to_csv([(name, shown)]), "csv", "text/csv"),
+        ("Annotated photo (PNG)", lambda: _annotated_png(stored(), faces, heat_opacity), "png", "image/png"),
+        ("Results (JSON)", json.dumps(result_to_dict(shown), indent=2), "json", "application/json"),
+        ("Results (CSV)", results_to_csv([(name, shown)]), "csv", "text/csv"),
     ]
     with downloads_slot.container(horizontal=True):
-        for label, data, extension, mime in downloads:  # data is made only when the button is clicked
+        for label, data, extension, mime in downloads:
             file_name = f"{stem}-emotions.{extension}"
             st.download_button(label, data, file_name, mime, key=f"{digest}-{extension}", on_click="ignore")
+
+
+def _annotated_png(result: PhotoResult | None, faces: list[FaceResult], heatmap_opacity: float) -> bytes:
+    """The annotated photo as PNG bytes; empty once the session's results are gone."""
+    if result is None:
+        return b""
+    return _png(annotate_photo(replace(result, faces=faces), heatmap_opacity=heatmap_opacity))
 
 
 def _test_scores() -> str:
@@ -300,14 +420,15 @@ def main() -> None:
     st.set_page_config(page_title="Facial emotion recognition", page_icon=":material/mood:", layout="wide")
     st.title("Facial emotion recognition")
     st.caption("Find every face in a photo and read its expression. Photos are analysed in memory and never stored.")
+    _tune_malloc()
     options = _sidebar()
     photos = _photos()
     _how_it_works(_classifier().emotions)
     for key, (name, analysis) in _analyses(photos, options).items():
         if isinstance(analysis, str):
-            st.error(f"Cannot use {name}: {analysis}.")
+            st.error(f"Cannot use {_escape(name)}: {analysis}.")
         else:
-            _show_photo(key, name, *analysis, options)
+            _show_photo(key, name, analysis, options)
 
 
 try:

@@ -4,18 +4,27 @@ Accepts a path, the bytes of an image file, a PIL image or a numpy array. Files 
 order the failures can occur: empty, not an image, too many pixels (read from the header, before any
 pixel is decoded, which also stops decompression bombs), then corrupt or truncated (a full decode).
 The EXIF orientation of phone photos is applied, and animated images give their first frame.
+Formats: what Pillow reads (JPEG, PNG, WebP, AVIF, GIF, BMP, TIFF ...) and, through pillow-heif,
+the HEIC/HEIF photos of iPhones.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000
+
+pillow_heif.register_heif_opener()
+# warnings.catch_warnings swaps process-wide filters: one thread at a time, or two could interleave.
+_WARNINGS_LOCK = threading.Lock()
 
 
 class ImageError(ValueError):
@@ -47,7 +56,7 @@ def load_image(source: str | os.PathLike | bytes | Image.Image | np.ndarray) -> 
     if isinstance(source, np.ndarray):
         return _to_rgb(_from_array(source))
     if isinstance(source, Image.Image):
-        return _upright_rgb(source)
+        return _upright_rgb(source, owned=False)
     if isinstance(source, bytes | bytearray | memoryview):
         return _decode(bytes(source))
     if isinstance(source, str | os.PathLike):
@@ -63,8 +72,14 @@ def _decode(data: bytes) -> Image.Image:
     if not data:
         raise EmptyFileError("file is empty")
     try:
-        image = Image.open(io.BytesIO(data))
+        with _WARNINGS_LOCK, warnings.catch_warnings():
+            # Pillow warns above 89 megapixels; our own limit is lower, so _check_size refuses those
+            # files with its own sentence and the warning would only print a second, worse one.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as error:
+        if b"<svg" in data[:4096]:
+            raise NotAnImageError("file is an SVG drawing, not a photo; use JPEG, PNG, WebP, HEIC or AVIF") from error
         raise NotAnImageError("file is not an image") from error
     except Image.DecompressionBombError as error:
         # Pillow refuses above 2 x MAX_IMAGE_PIXELS (179 MP) before we see the size; below that it
@@ -72,14 +87,22 @@ def _decode(data: bytes) -> Image.Image:
         raise ImageTooLargeError(
             f"image is over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.3g} megapixels; the limit is {MAX_PIXELS / 1e6:.3g}"
         ) from error
-    return _upright_rgb(image)
+    except Exception as error:  # a format recognised, then a header its plugin cannot parse
+        raise CorruptImageError("image file is truncated or corrupt") from error
+    return _upright_rgb(image, owned=True)
 
 
-def _upright_rgb(image: Image.Image) -> Image.Image:
+def _upright_rgb(image: Image.Image, owned: bool) -> Image.Image:
+    """``owned``: the image was decoded here, so it may be turned in place instead of copied (Pillow holds a
+    40-megapixel photo in 160 MB); a caller's image is copied and left as it was."""
     _check_size(*image.size)
     try:
         image.load()  # Image.open reads only the header; this decodes every pixel (of the first frame)
-        return _to_rgb(ImageOps.exif_transpose(image))
+        if owned:
+            ImageOps.exif_transpose(image, in_place=True)
+        else:
+            image = ImageOps.exif_transpose(image)
+        return _to_rgb(image)
     except Exception as error:  # Pillow's decoders raise many types (OSError, SyntaxError, ValueError, ...)
         raise CorruptImageError("image file is truncated or corrupt") from error
 
@@ -111,4 +134,4 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")  # convert("RGB") of RGB is a copy

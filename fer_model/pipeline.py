@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
+from PIL import Image
 
 from .classifier import EmotionClassifier
 from .explain import heatmaps, region_shares
@@ -16,6 +17,7 @@ from .faces import DetectionSettings, align_face, detect_faces, transform_points
 from .image_io import load_image
 
 _STAGES = ("load", "detect", "classify", "explain")
+DEFAULT_CAM_METHOD = "gradcam"  # one of fer_model.explain.CAM_METHODS
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,12 +46,18 @@ class FaceResult:
 
 @dataclass(frozen=True, eq=False)
 class PhotoResult:
-    """All faces of one photo (none is a normal result), its size in pixels and stage timings in ms."""
+    """All faces of one photo (none is a normal result), its size in pixels and stage timings in ms.
+
+    photo: the upright RGB photo that was analysed, for drawing on it (:func:`fer_model.annotate_photo`). It
+    may be swapped for a smaller copy of the same shape (``dataclasses.replace``) to save memory; boxes and
+    landmarks stay in the pixels of the analysed ``width`` x ``height`` photo.
+    """
 
     faces: list[FaceResult]
     width: int
     height: int
     timings_ms: dict[str, float]
+    photo: Image.Image
 
 
 def analyze(
@@ -59,7 +67,7 @@ def analyze(
     settings: DetectionSettings = DetectionSettings(),  # noqa: B008 (frozen: a shared default is safe)
     tta: bool = True,
     explain: bool = True,
-    cam_method: str = "gradcam",
+    cam_method: str = DEFAULT_CAM_METHOD,
 ) -> PhotoResult:
     """Find, classify and (with ``explain``) explain every face in ``image``.
 
@@ -102,11 +110,11 @@ def analyze(
 
     timings = {name: (end - start) * 1000 for name, (start, end) in zip(_STAGES, pairwise(marks), strict=True)}
     timings["total"] = (marks[-1] - marks[0]) * 1000
-    return PhotoResult(faces=faces, width=photo.width, height=photo.height, timings_ms=timings)
+    return PhotoResult(faces=faces, width=photo.width, height=photo.height, timings_ms=timings, photo=photo)
 
 
 def explain_face(
-    classifier: EmotionClassifier | None, face: FaceResult, emotion: str, method: str = "gradcam"
+    classifier: EmotionClassifier | None, face: FaceResult, emotion: str, method: str = DEFAULT_CAM_METHOD
 ) -> FaceResult:
     """A copy of ``face`` with its heat map and region shares for ``emotion`` (any of the weights' emotions)."""
     classifier = classifier if classifier is not None else _default_classifier()

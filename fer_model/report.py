@@ -86,33 +86,88 @@ def overlay_heatmap(image: Image.Image | np.ndarray, heatmap: np.ndarray, opacit
     return Image.fromarray(pixels)
 
 
-def annotate_photo(photo: Image.Image, result: PhotoResult, heatmap_opacity: float = 0.0) -> Image.Image:
-    """A copy of the analysed photo with numbered boxes and "1 happy 87%" labels, as RGB.
+def annotate_photo(result: PhotoResult, heatmap_opacity: float = 0.0) -> Image.Image:
+    """A copy of ``result.photo`` with numbered boxes and "1 happy 87%" labels, as RGB of the same size.
 
-    With ``heatmap_opacity`` > 0, the faces' heat maps are drawn over the photo first.
+    ``result.photo`` may be a smaller copy of the analysed photo: boxes and heat maps are scaled to it.
+    With ``heatmap_opacity`` > 0, the faces' heat maps are drawn over the photo first. Labels never
+    cover one another (see :func:`place_labels`).
     """
-    if photo.size != (result.width, result.height):
-        width, height = photo.size
-        raise ValueError(f"photo is {width}x{height} but the result is for {result.width}x{result.height}")
-    image = photo.convert("RGB")
+    image = result.photo.convert("RGB")  # a copy, also when the photo is RGB already
+    scale_x, scale_y = image.width / result.width, image.height / result.height
     explained = [face for face in result.faces if face.heatmap is not None]
     if heatmap_opacity > 0 and explained:
-        maps = [heatmap_on_photo(face.heatmap, face.photo_to_crop, image.size) for face in explained]
-        image = overlay_heatmap(image, np.maximum.reduce(maps), heatmap_opacity)
+        heat = np.zeros((image.height, image.width), np.float32)
+        for face in explained:  # one photo-sized map at a time: a 40-megapixel map is 160 MB
+            to_crop = face.photo_to_crop / [scale_x, scale_y, 1.0]  # display pixel -> photo pixel -> crop
+            np.maximum(heat, heatmap_on_photo(face.heatmap, to_crop, image.size), out=heat)
+        image = overlay_heatmap(image, heat, heatmap_opacity)
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=max(12, round(max(image.size) / 50)))
     line_width = max(2, round(font.size / 8))
-    for face in result.faces:
-        x1, y1, _, _ = face.box
-        draw.rectangle(face.box, outline=_BOX_COLOUR, width=line_width)
-        label = f"{face.index} {face.top_emotion} {face.probabilities[face.top_emotion]:.0%}"
-        left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
-        pad = line_width
-        height = bottom - top + 2 * pad
-        y = y1 - height if y1 >= height else y1  # above the box, or inside it at the top edge
-        draw.rectangle((x1, y, x1 + right - left + 2 * pad, y + height), fill=_BOX_COLOUR)
-        draw.text((x1 + pad - left, y + pad - top), label, fill="black", font=font)
+    pad = line_width
+    boxes = [
+        (x1 * scale_x, y1 * scale_y, x2 * scale_x, y2 * scale_y) for x1, y1, x2, y2 in (f.box for f in result.faces)
+    ]
+    labels = [f"{face.index} {face.top_emotion} {face.probabilities[face.top_emotion]:.0%}" for face in result.faces]
+    text_boxes = [draw.textbbox((0, 0), label, font=font) for label in labels]
+    sizes = [(right - left + 2 * pad, bottom - top + 2 * pad) for left, top, right, bottom in text_boxes]
+    for box in boxes:
+        draw.rectangle(box, outline=_BOX_COLOUR, width=line_width)
+    for label, (left, top, _, _), place in zip(labels, text_boxes, place_labels(boxes, sizes, image.size), strict=True):
+        draw.rectangle(place, fill=_BOX_COLOUR)
+        draw.text((place[0] + pad - left, place[1] + pad - top), label, fill="black", font=font)
     return image
+
+
+def place_labels(
+    boxes: list[tuple[float, float, float, float]], sizes: list[tuple[float, float]], bounds: tuple[int, int]
+) -> list[tuple[float, float, float, float]]:
+    """Where to draw each box's label: rectangles (x1, y1, x2, y2), in pixels, that do not overlap.
+
+    ``boxes``: (x1, y1, x2, y2) per face; ``sizes``: each label's (width, height); ``bounds``: the image's
+    (width, height), which labels stay inside where they fit. A label goes to the first place not on another
+    label of: above its box, below it, inside it at the top, inside at the bottom (one not on another face
+    preferred), else those four shifted a label height at a time down or up, then a label width left or
+    right. With no free place in the image it goes above its box.
+    """
+    placed: list[tuple[float, float, float, float]] = []
+    for index, ((x1, y1, _, y2), (width, height)) in enumerate(zip(boxes, sizes, strict=True)):
+        others = boxes[:index] + boxes[index + 1 :]
+        above = _clamp((x1, y1 - height, width, height), bounds)
+        chosen, free = None, None
+        for dy, dx in _shifts(bounds[1] / height):
+            for x, y in ((x1, y1 - height), (x1, y2), (x1, y1), (x1, y2 - height)):
+                rect = _clamp((x + dx * width, y + dy * height, width, height), bounds)
+                if any(_overlap(rect, label) for label in placed):
+                    continue
+                if not any(_overlap(rect, box) for box in others):
+                    chosen = rect
+                    break
+                free = free or rect
+            if chosen or free:  # near its face over another face beats far away
+                break
+        placed.append(chosen or free or above)
+    return placed
+
+
+def _shifts(vertical_steps: float) -> list[tuple[int, int]]:
+    """(dy, dx) label-sized steps, nearest first: none, then down and up, then each of those left or right."""
+    vertical = [0] + [dy for step in range(1, int(vertical_steps) + 2) for dy in (step, -step)]
+    return [(dy, dx) for dx in (0, -1, 1, -2, 2) for dy in vertical]
+
+
+def _clamp(rect: tuple[float, float, float, float], bounds: tuple[int, int]) -> tuple[float, float, float, float]:
+    """(x, y, width, height) -> (x1, y1, x2, y2), moved inside ``bounds`` (width, height) where it fits."""
+    x, y, width, height = rect
+    x = max(0.0, min(x, bounds[0] - width))
+    y = max(0.0, min(y, bounds[1] - height))
+    return (x, y, x + width, y + height)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Whether two (x1, y1, x2, y2) rectangles share more than an edge."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def format_table(result: PhotoResult) -> str:

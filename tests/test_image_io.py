@@ -1,8 +1,7 @@
 """load_image: every input kind gives an upright RGB photo; every bad input its own error and sentence."""
 
 import io
-import struct
-import zlib
+import warnings
 
 import numpy as np
 import pytest
@@ -17,40 +16,24 @@ from fer_model import (
     NotAnImageError,
     load_image,
 )
+from tests.image_fixtures import encode, png_header
 
 ASTRONAUT = skimage.data.astronaut()
 
 
-def _encode(image: Image.Image, format: str = "PNG", **params) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=format, **params)
-    return buffer.getvalue()
-
-
-def _png_header(width: int, height: int) -> bytes:
-    """A PNG that only claims its size: signature, IHDR, an empty IDAT and IEND."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
-
-
-@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 @pytest.mark.parametrize(
     ("data", "error", "message"),
     [
         (b"", EmptyFileError, "file is empty"),
         (b"Dear diary, today I renamed this note to photo.jpg.\n", NotAnImageError, "file is not an image"),
-        (_encode(Image.fromarray(ASTRONAUT), "JPEG")[:20_000], CorruptImageError, "truncated or corrupt"),
+        (encode(Image.fromarray(ASTRONAUT), "JPEG")[:20_000], CorruptImageError, "truncated or corrupt"),
         (
-            _encode(Image.new("1", (8000, 6000))),
+            encode(Image.new("1", (8000, 6000))),
             ImageTooLargeError,
             "image is 48 megapixels (8000x6000); the limit is 40",
         ),
-        (_png_header(10_000, 10_000), ImageTooLargeError, "image is 100 megapixels"),  # Pillow only warns
-        (_png_header(20_000, 10_000), ImageTooLargeError, "image is over 179 megapixels; the limit is 40"),
+        (png_header(10_000, 10_000), ImageTooLargeError, "image is 100 megapixels"),  # Pillow only warns
+        (png_header(20_000, 10_000), ImageTooLargeError, "image is over 179 megapixels; the limit is 40"),
     ],
     ids=["empty", "text-as-jpg", "truncated-jpeg", "48-megapixels", "bomb-warning", "bomb-error"],
 )
@@ -69,7 +52,7 @@ def test_missing_file_is_an_image_error(tmp_path):
 
 
 def test_path_bytes_pil_and_array_give_the_same_photo(tmp_path):
-    data = _encode(Image.fromarray(ASTRONAUT))
+    data = encode(Image.fromarray(ASTRONAUT))
     (tmp_path / "a.png").write_bytes(data)
     sources = [tmp_path / "a.png", str(tmp_path / "a.png"), data, Image.fromarray(ASTRONAUT), ASTRONAUT]
     sources += [ASTRONAUT / 255.0, np.dstack([ASTRONAUT, np.full(ASTRONAUT.shape[:2], 255, np.uint8)])]
@@ -84,7 +67,7 @@ def test_greyscale_array_and_tiny_face():
     photo = load_image(face)
     assert photo.size == (48, 48)
     np.testing.assert_array_equal(np.asarray(photo), np.repeat(face[..., None], 3, axis=2))
-    assert load_image(_encode(Image.fromarray(face), "JPEG")).size == (48, 48)
+    assert load_image(encode(Image.fromarray(face), "JPEG")).size == (48, 48)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +101,7 @@ def test_unusable_arrays(array, error):
 )
 def test_every_mode_becomes_rgb(mode, format):
     image = Image.fromarray(ASTRONAUT[:64, :80]).convert(mode)
-    for source in (image, _encode(image, format)):
+    for source in (image, encode(image, format)):
         photo = load_image(source)
         assert photo.mode == "RGB" and photo.size == (80, 64)
 
@@ -127,14 +110,14 @@ def test_sixteen_bit_is_scaled_not_clipped():
     grey = np.array([[0, 128, 255]], dtype=np.uint16) * 257
     image = Image.fromarray(grey)
     assert image.mode == "I;16"
-    for source in (image, _encode(image)):
+    for source in (image, encode(image)):
         np.testing.assert_array_equal(np.asarray(load_image(source))[0, :, 0], [0, 128, 255])
 
 
 def test_transparency_is_composited_on_white():
     rgba = np.zeros((2, 2, 4), np.uint8)
     rgba[0, 0] = [255, 0, 0, 255]  # opaque red; the rest fully transparent black
-    photo = np.asarray(load_image(_encode(Image.fromarray(rgba))))
+    photo = np.asarray(load_image(encode(Image.fromarray(rgba))))
     np.testing.assert_array_equal(photo[0, 0], [255, 0, 0])
     np.testing.assert_array_equal(photo[1, 1], [255, 255, 255])
 
@@ -144,10 +127,10 @@ def test_exif_orientation_is_applied():
     exif = Image.Exif()
     exif[0x0112] = 6  # Orientation: "rotate 90 degrees clockwise to display", as phones write it
     stored = upright.transpose(Image.Transpose.ROTATE_90)
-    for data in (_encode(stored, exif=exif), _encode(stored, "JPEG", exif=exif, quality=95)):
+    for data in (encode(stored, exif=exif), encode(stored, "JPEG", exif=exif, quality=95)):
         photo = load_image(data)
         assert photo.size == upright.size
-    np.testing.assert_array_equal(np.asarray(load_image(_encode(stored, exif=exif))), np.asarray(upright))
+    np.testing.assert_array_equal(np.asarray(load_image(encode(stored, exif=exif))), np.asarray(upright))
 
 
 def test_animated_image_gives_its_first_frame():
@@ -155,3 +138,37 @@ def test_animated_image_gives_its_first_frame():
     buffer = io.BytesIO()
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
     np.testing.assert_array_equal(np.asarray(load_image(buffer.getvalue()))[0, 0], [255, 0, 0])
+
+
+def test_a_huge_declared_size_raises_our_error_without_pillows_warning():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ImageTooLargeError, match="image is 100 megapixels"):
+            load_image(png_header(10_000, 10_000))
+    assert not [warning for warning in caught if issubclass(warning.category, Image.DecompressionBombWarning)]
+
+
+@pytest.mark.parametrize("format", ["HEIF", "AVIF"])
+def test_iphone_heic_and_avif_photos_are_read(format):
+    """HEIC (iPhones) through pillow-heif, AVIF through Pillow; both lossy, so compared loosely."""
+    data = encode(Image.fromarray(ASTRONAUT[:200, :300]), format, quality=90)
+    photo = load_image(data)
+    assert photo.mode == "RGB" and photo.size == (300, 200)
+    assert np.abs(np.asarray(photo, dtype=int) - ASTRONAUT[:200, :300]).mean() < 8
+
+
+def test_an_svg_drawing_is_named():
+    svg = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>\n'
+    with pytest.raises(NotAnImageError, match="SVG drawing, not a photo"):
+        load_image(svg)
+
+
+def test_a_callers_image_is_left_as_it_was():
+    """Decoded files are turned in place (no copy of a 40-megapixel photo); a caller's image is copied."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    image = Image.open(io.BytesIO(encode(Image.fromarray(ASTRONAUT[:, :300]), exif=exif)))
+    photo = load_image(image)
+    assert photo is not image and photo.size == (512, 300) and image.size == (300, 512)
+    rgb = Image.fromarray(ASTRONAUT)
+    assert load_image(rgb) is not rgb

@@ -1,6 +1,7 @@
 """analyze() end to end on real photos, explain_face, and the reports made from a result."""
 
 import csv
+import dataclasses
 import io
 import json
 
@@ -15,7 +16,6 @@ from fer_model import (
     analyze,
     annotate_photo,
     explain_face,
-    load_image,
     overlay_heatmap,
     result_to_dict,
     results_to_csv,
@@ -101,15 +101,27 @@ def test_csv_has_a_row_per_face(astronaut, classifier):
 
 
 def test_annotated_photo_keeps_the_size(astronaut):
-    photo = load_image(ASTRONAUT)
-    plain, with_heat = annotate_photo(photo, astronaut), annotate_photo(photo, astronaut, heatmap_opacity=0.5)
-    assert plain.size == with_heat.size == photo.size and plain.mode == "RGB"
+    assert astronaut.photo.size == (512, 512) and astronaut.photo.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(astronaut.photo), ASTRONAUT)  # the result carries the photo
+    plain, with_heat = annotate_photo(astronaut), annotate_photo(astronaut, heatmap_opacity=0.5)
+    assert plain.size == with_heat.size == (512, 512) and plain.mode == "RGB"
     x1, y1, x2, y2 = (round(v) for v in astronaut.faces[0].box)
     inside = (slice(y1 + 10, y2 - 10), slice(x1 + 10, x2 - 10))
     assert not np.array_equal(np.asarray(plain)[inside], np.asarray(with_heat)[inside])
     np.testing.assert_array_equal(np.asarray(plain)[400:, 400:], ASTRONAUT[400:, 400:])  # far from the face
-    with pytest.raises(ValueError, match="result is for 512x512"):
-        annotate_photo(photo.resize((256, 256)), astronaut)
+    np.testing.assert_array_equal(np.asarray(astronaut.photo), ASTRONAUT)  # drawn on a copy
+
+
+def test_annotating_a_smaller_copy_scales_boxes_and_heat_maps(astronaut):
+    """The app keeps a display-size copy of the photo in the result; annotation scales to it."""
+    small = dataclasses.replace(astronaut, photo=astronaut.photo.resize((256, 256)))
+    full = np.asarray(annotate_photo(astronaut, heatmap_opacity=0.5).resize((256, 256), Image.Resampling.BOX))
+    half = np.asarray(annotate_photo(small, heatmap_opacity=0.5))
+    assert half.shape == (256, 256, 3)
+    x1, y1, x2, y2 = (round(v / 2) for v in astronaut.faces[0].box)
+    inside = (slice(y1 + 5, y2 - 5), slice(x1 + 5, x2 - 5))  # the heat map, at the same place at both sizes
+    assert np.abs(full[inside].astype(int) - half[inside]).mean() < 12
+    np.testing.assert_array_equal(half[200:, 200:], np.asarray(small.photo)[200:, 200:])  # far from the face
 
 
 def test_overlay_heatmap():
