@@ -80,9 +80,8 @@ def to_markdown(records: list[dict]) -> str:
         ]
         taiwan = r.get("taiwan_dev")
         taiwan_cell = f"{taiwan['with_face']}/{taiwan['photos']}, {taiwan['mean_ms']:.0f}" if taiwan else "-"
-        lines.append(
-            f"| {r['max_detect_side']} | {r['min_face_fraction']:.0%} | " + " | ".join(cells) + f" | {taiwan_cell} |"
-        )
+        setting = f"| {r['max_detect_side']} | {r['min_face_fraction']:.0%} | {r['proposal']} | "
+        lines.append(setting + " | ".join(cells) + f" | {taiwan_cell} |")
     return "\n".join(lines)
 
 

@@ -64,7 +64,9 @@ def _predict(args: argparse.Namespace) -> int:
     from .report import format_table
 
     classifier = load_classifier(args.weights)
-    settings = DetectionSettings(threshold=args.threshold, min_face_size=args.min_face_size)
+    settings = DetectionSettings(
+        threshold=args.threshold, min_face_size=args.min_face_size, min_face_fraction=args.min_face_fraction
+    )
     out_names = _annotation_names(args.images) if args.annotate else {}
     if args.annotate:
         Path(args.annotate).mkdir(parents=True, exist_ok=True)
@@ -191,6 +193,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     predict.add_argument("--no-tta", action="store_true", help="skip the flip averaging")
     predict.add_argument("--threshold", type=float, default=detection.threshold, help="MTCNN face confidence")
     predict.add_argument("--min-face-size", type=int, default=detection.min_face_size, help="in photo pixels")
+    predict.add_argument(
+        "--min-face-fraction",
+        type=float,
+        default=detection.min_face_fraction,
+        help="smallest face as a fraction of the photo's shorter side (0 for crowds of small faces)",
+    )
     predict.set_defaults(run=_predict)
 
     from .video.cli import add_video_parser  # the video command lives with the video package

@@ -119,3 +119,14 @@ def test_heatmap_on_photo_follows_the_alignment(aligned):
     x1, y1, x2, y2 = face.box
     assert on_photo[round((y1 + y2) / 2), round((x1 + x2) / 2)] == pytest.approx(1)
     assert on_photo[:, : round(x1) - 40].max() == 0 and on_photo[:, round(x2) + 40 :].max() == 0
+
+
+@pytest.mark.parametrize("method", list(CAM_METHODS))
+def test_maps_equal_pytorch_grad_cam_hooked_inside_the_whole_network(classifier, aligned, method):
+    from benchmarks.cam_equivalence import reference_maps
+
+    crop = aligned[0]
+    crops = np.stack([crop, crop[:, ::-1], np.rot90(crop).copy()])
+    targets = [3, 5, 0]
+    ours = heatmaps(classifier, crops, [classifier.emotions[t] for t in targets], method)
+    np.testing.assert_allclose(ours, reference_maps(classifier, crops, targets, method), atol=1e-4)
