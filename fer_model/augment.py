@@ -61,20 +61,23 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     out = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
-    # One draw picks blur, sharpening or neither for each image.
+    # One draw per image picks sharpening (low values), blur (high values) or neither. The real-photo
+    # steps draw random numbers only when enabled, so the default recipe's random stream is unchanged.
     kind = torch.rand(n, 1, 1, 1, generator=generator)
-    sigma = float(uniform(*config.blur_sigma, (1,)))
-    out = torch.where(kind < config.blur_prob, TF.gaussian_blur(out, [5, 5], [sigma, sigma]), out)
-    sharpen = (kind >= 1 - config.sharpen_prob).float()
+    if config.blur_prob > 0:
+        sigma = float(uniform(*config.blur_sigma, (1,)))
+        out = torch.where(kind >= 1 - config.blur_prob, TF.gaussian_blur(out, [5, 5], [sigma, sigma]), out)
+    sharpen = (kind < config.sharpen_prob).float()
     blurred = F.avg_pool2d(F.pad(out, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
     amount = uniform(0.0, 1.0, (n, 1, 1, 1)) * sharpen
     out = out + amount * (out - blurred)
 
-    out = out.clamp(1e-4, 1.0) ** uniform(-config.gamma, config.gamma, (n, 1, 1, 1)).exp()
-    direction = uniform(0, 2 * math.pi, (n, 1, 1))
-    ys, xs = torch.meshgrid(torch.linspace(-1, 1, height), torch.linspace(-1, 1, width), indexing="ij")
-    ramp = xs * torch.cos(direction) + ys * torch.sin(direction)  # (n, H, W) in [-1.4, 1.4]
-    out = out + (uniform(0, config.shading, (n, 1, 1)) * ramp).unsqueeze(1)
+    if config.gamma or config.shading:
+        out = out.clamp(1e-4, 1.0) ** uniform(-config.gamma, config.gamma, (n, 1, 1, 1)).exp()
+        direction = uniform(0, 2 * math.pi, (n, 1, 1))
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, height), torch.linspace(-1, 1, width), indexing="ij")
+        ramp = xs * torch.cos(direction) + ys * torch.sin(direction)  # (n, H, W) in [-1.4, 1.4]
+        out = out + (uniform(0, config.shading, (n, 1, 1)) * ramp).unsqueeze(1)
 
     mean = out.mean(dim=(1, 2, 3), keepdim=True)
     contrast = uniform(1 - config.contrast, 1 + config.contrast, (n, 1, 1, 1))
@@ -95,8 +98,10 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.
         & erase.view(n, 1, 1)
     )
     out = out.masked_fill(mask.unsqueeze(1), 0.5)
-    out = out + torch.randn(out.shape, generator=generator) * uniform(0, config.noise_std, (n, 1, 1, 1))
-    return _jpeg(out.clamp(0.0, 1.0), config, generator)
+    if config.noise_std:
+        out = out + torch.randn(out.shape, generator=generator) * uniform(0, config.noise_std, (n, 1, 1, 1))
+    out = out.clamp(0.0, 1.0)
+    return _jpeg(out, config, generator) if config.jpeg_prob else out
 
 
 def _jpeg(images: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:

@@ -8,7 +8,7 @@ import skimage.data
 from PIL import Image
 
 from fer_model import DetectionSettings, analyze, load_image
-from fer_model.faces import align_face, detect_faces, transform_points
+from fer_model.faces import FRAMING_ZOOM, align_face, detect_faces, transform_points
 
 ASTRONAUT = Image.fromarray(skimage.data.astronaut())
 
@@ -75,11 +75,14 @@ def test_alignment_levels_the_eyes_and_frames_the_face():
     rotated = ASTRONAUT.rotate(20, resample=Image.Resampling.BICUBIC, center=tuple(_centre(face.box)))
     (tilted,) = detect_faces(rotated)
     for photo, found in ((ASTRONAUT, face), (rotated, tilted)):
-        crop, photo_to_crop = align_face(photo, found.landmarks)
+        crop, photo_to_crop = align_face(photo, found.landmarks, zoom=1.1)
         assert crop.shape == (48, 48) and crop.dtype == np.uint8 and photo_to_crop.shape == (2, 3)
         left_eye, right_eye, nose, *_ = transform_points(photo_to_crop, found.landmarks)
         assert abs(left_eye[1] - right_eye[1]) < 1e-6  # eye line horizontal
         assert 14 < right_eye[0] - left_eye[0] < 22 and 15 < left_eye[1] < 23 and 20 < nose[0] < 28
+        # The default framing draws the face FRAMING_ZOOM / 1.1 times as large about the crop centre.
+        default_eyes = transform_points(align_face(photo, found.landmarks)[1], found.landmarks)[:2]
+        assert np.ptp(default_eyes[:, 0]) == pytest.approx((right_eye[0] - left_eye[0]) * FRAMING_ZOOM / 1.1)
 
 
 def _rotated_with_exif_tag(photo: Image.Image) -> bytes:
