@@ -49,10 +49,10 @@ class DetectionSettings:
 
     threshold: float = 0.9
     # MTCNN's first two stages: candidates scoring under these are dropped before the next stage looks.
-    proposal_thresholds: tuple[float, float] = (0.6, 0.7)
+    proposal_thresholds: tuple[float, float] = (0.7, 0.7)
     min_face_size: int = 20
-    min_face_fraction: float = 0.0
-    max_detect_side: int = 1024
+    min_face_fraction: float = 0.05
+    max_detect_side: int = 640
 
 
 @dataclass(frozen=True)
