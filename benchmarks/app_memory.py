@@ -19,24 +19,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from benchmarks.harness import PHOTOS_DIR
+from benchmarks.harness import PHOTOS_DIR, streamlit_server
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 FACE_CARDS = "div[class*='st-key-face-card-']"
 # True once the script has finished and `count` face cards are on the page, or an error is shown.
@@ -98,41 +92,6 @@ class MemorySampler(threading.Thread):
 
     def elapsed(self) -> float:
         return self.samples[-1][0] if self.samples else 0.0
-
-
-@contextlib.contextmanager
-def streamlit_server(log: Path, options: tuple[str, ...] = (), timeout_s: float = 180) -> Iterator[tuple[str, int]]:
-    """``streamlit run app.py [options]`` headless on a free loopback port, its output in ``log``: yields
-    (url, pid) once it answers its health check, and stops it on exit."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true", *options]
-    with log.open("w") as output:
-        server = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + timeout_s
-            while not _answers(f"{url}/_stcore/health"):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start within {timeout_s} s; its log: {log}")
-                time.sleep(0.5)
-            yield url, server.pid
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 async def _open(browser, url: str):

@@ -5,15 +5,12 @@ input to results are printed (run with -s to see them).
 """
 
 import json
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from benchmarks.harness import streamlit_server
 from fer_model import ImageError, load_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.shared]
@@ -45,44 +42,11 @@ RESULTS_READY = """count => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_healthy(url: str, server: subprocess.Popen, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"streamlit did not answer {url}/_stcore/health within {timeout_s} s")
-
-
 @pytest.fixture(scope="module")
 def app_url():
-    port = _free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    LOG.parent.mkdir(parents=True, exist_ok=True)
-    with LOG.open("w") as log:  # the server's own log, for failures; it never holds image content
-        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_healthy(url, server)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    LOG.parent.mkdir(parents=True, exist_ok=True)  # the server's own log, for failures; it never holds image content
+    with streamlit_server(LOG) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")

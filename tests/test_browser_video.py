@@ -8,17 +8,16 @@ The live view's speed (frames/s returned to the browser, reading updates/s) is p
 import io
 import json
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from benchmarks.harness import streamlit_server
 from fer_model.video.clips import Segment, make_clip
 from tests.conftest import SHARED
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_until_healthy
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.shared]
 
@@ -64,22 +63,9 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def app_url():
-    port = _free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     LOG.parent.mkdir(parents=True, exist_ok=True)
-    with LOG.open("w") as log:
-        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_healthy(url, server)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    with streamlit_server(LOG) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")
