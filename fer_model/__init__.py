@@ -1,11 +1,11 @@
 """Facial emotion recognition on FER2013: photo -> faces -> 48x48 crops -> probabilities -> heat maps."""
 
 from .classifier import EmotionClassifier
-from .explain import CAM_METHODS, REGIONS, heatmap_on_photo
+from .explain import CAM_METHODS, DEFAULT_CAM_METHOD, REGIONS, heatmap_on_photo
 from .faces import DetectionSettings
 from .image_io import CorruptImageError, EmptyFileError, ImageError, ImageTooLargeError, NotAnImageError, load_image
 from .model import DEFAULT_WEIGHTS
-from .pipeline import DEFAULT_CAM_METHOD, FaceResult, PhotoResult, analyze, explain_face
+from .pipeline import FaceResult, PhotoResult, analyze, explain_face
 from .report import annotate_photo, overlay_heatmap, result_to_dict, results_to_csv
 
 

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 from .dataset import CSV_USAGES, DatasetError
-from .explain import CAM_METHODS
+from .explain import CAM_METHODS, DEFAULT_CAM_METHOD
 from .faces import DetectionSettings
 from .model import DEFAULT_WEIGHTS, WeightsError
-from .pipeline import DEFAULT_CAM_METHOD
 
 
 def _train(args: argparse.Namespace) -> int:

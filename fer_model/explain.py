@@ -21,6 +21,7 @@ from .classifier import EmotionClassifier
 # XGradCAM are left out: global average pooling follows the target layer, so its gradients are the same
 # at every position and both give exactly the Grad-CAM map.
 CAM_METHODS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "layercam": LayerCAM}
+DEFAULT_CAM_METHOD = "gradcam"
 REGIONS = ("eyes_brows", "nose", "mouth", "rest")
 
 
@@ -28,7 +29,7 @@ def heatmaps(
     classifier: EmotionClassifier,
     crops: np.ndarray,
     emotions: list[str],
-    method: str = "gradcam",
+    method: str = DEFAULT_CAM_METHOD,
     features: torch.Tensor | None = None,
 ) -> np.ndarray:
     """Heat maps float32 (N, 48, 48) in [0, 1] for uint8 (N, 48, 48) crops, one named emotion per crop.

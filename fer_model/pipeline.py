@@ -12,12 +12,11 @@ import numpy as np
 from PIL import Image
 
 from .classifier import EmotionClassifier
-from .explain import heatmaps, region_shares
+from .explain import DEFAULT_CAM_METHOD, heatmaps, region_shares
 from .faces import DetectionSettings, align_face, detect_faces, transform_points
 from .image_io import load_image
 
 _STAGES = ("load", "detect", "classify", "explain")
-DEFAULT_CAM_METHOD = "gradcam"  # one of fer_model.explain.CAM_METHODS
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,7 +75,7 @@ def analyze(
     model in one batch; heat maps explain each face's top emotion. timings_ms has "load", "detect"
     (detection and alignment), "classify", "explain" and "total".
     """
-    classifier = classifier if classifier is not None else _default_classifier()
+    classifier = classifier if classifier is not None else default_classifier()
     marks = [time.perf_counter()]
     photo = load_image(image)
     marks.append(time.perf_counter())
@@ -117,7 +116,7 @@ def explain_face(
     classifier: EmotionClassifier | None, face: FaceResult, emotion: str, method: str = DEFAULT_CAM_METHOD
 ) -> FaceResult:
     """A copy of ``face`` with its heat map and region shares for ``emotion`` (any of the weights' emotions)."""
-    classifier = classifier if classifier is not None else _default_classifier()
+    classifier = classifier if classifier is not None else default_classifier()
     return _explained(classifier, [face], [emotion], method)[0]
 
 
@@ -137,5 +136,6 @@ def _explained(
 
 
 @functools.cache
-def _default_classifier() -> EmotionClassifier:
+def default_classifier() -> EmotionClassifier:
+    """The shipped weights, loaded once per process and shared (the classifier is thread-safe)."""
     return EmotionClassifier.load()

@@ -17,9 +17,9 @@ import numpy as np
 from PIL import Image
 
 from ..classifier import EmotionClassifier
-from ..explain import heatmaps
+from ..explain import DEFAULT_CAM_METHOD, heatmaps
 from ..faces import DetectionSettings, align_face, detect_faces
-from ..pipeline import DEFAULT_CAM_METHOD, _default_classifier
+from ..pipeline import default_classifier
 from .follow import estimate_shift
 from .tracker import Box, assign
 
@@ -128,7 +128,7 @@ class VideoAnalyzer:
     """
 
     def __init__(self, classifier: EmotionClassifier | None = None, settings: VideoSettings = _DEFAULTS):
-        self.classifier = classifier if classifier is not None else _default_classifier()
+        self.classifier = classifier if classifier is not None else default_classifier()
         self.settings = settings
         self._tracks: list[_Track] = []
         self._next_id = 1

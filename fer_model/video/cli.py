@@ -7,10 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from ..explain import CAM_METHODS
+from ..explain import CAM_METHODS, DEFAULT_CAM_METHOD
 from ..faces import DetectionSettings
 from ..model import DEFAULT_WEIGHTS
-from ..pipeline import DEFAULT_CAM_METHOD
 from .analyzer import VideoSettings
 from .reader import VideoError, VideoLimits
 from .writer import FORMATS, check_output_path, check_video_path, write_text_atomically

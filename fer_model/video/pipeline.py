@@ -13,7 +13,7 @@ from collections.abc import Callable
 from PIL import Image
 
 from ..classifier import EmotionClassifier
-from ..pipeline import _default_classifier
+from ..pipeline import default_classifier
 from .analyzer import VideoAnalyzer, VideoSettings
 from .annotate import annotate_frame
 from .reader import VideoLimits, VideoReader, VideoSource
@@ -42,7 +42,7 @@ def analyze_video(
     ``heatmap_opacity``; it appears only once complete. ``progress(frames_done, frames_expected)`` is called
     after each frame (frames_expected from the header, None where it has none).
     """
-    classifier = classifier if classifier is not None else _default_classifier()
+    classifier = classifier if classifier is not None else default_classifier()
     if annotated is not None:
         check_video_path(annotated)
     started = time.perf_counter()
