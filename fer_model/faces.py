@@ -51,7 +51,7 @@ class DetectionSettings:
     # MTCNN's first two stages: candidates scoring under these are dropped before the next stage looks.
     proposal_thresholds: tuple[float, float] = (0.7, 0.7)
     min_face_size: int = 20
-    min_face_fraction: float = 0.05
+    min_face_fraction: float = 0.04
     max_detect_side: int = 640
 
 
