@@ -45,7 +45,7 @@ def test_labels_of_24_faces_do_not_overlap(crowd):
     boxes = [face.box for face in crowd.faces]
     sizes = [(190.0, 40.0)] * len(boxes)
     above = [(x1, y1 - height, x1 + width, y1) for (x1, y1, _, _), (width, height) in zip(boxes, sizes, strict=True)]
-    assert _overlapping_pairs(above) > 20  # where every label went before: above its box
+    assert _overlapping_pairs(above) > 10  # where every label went before: above its box
 
     labels = place_labels(boxes, sizes, crowd.photo.size)
     assert _overlapping_pairs(labels) == 0
