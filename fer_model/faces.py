@@ -70,7 +70,10 @@ def detect_faces(photo: Image.Image, settings: DetectionSettings = DetectionSett
     photo is smaller than the minimum face size)."""
     width, height = photo.size
     scale = min(1.0, settings.max_detect_side / max(width, height))
-    small = photo if scale == 1.0 else photo.resize((round(width * scale), round(height * scale)), reducing_gap=2.0)
+    small_size = (round(width * scale), round(height * scale))
+    if min(small_size) < _MTCNN_WINDOW:  # a strip too thin to hold a face once scaled down
+        return []
+    small = photo if scale == 1.0 else photo.resize(small_size, reducing_gap=2.0)
     min_face = max(settings.min_face_size, settings.min_face_fraction * min(width, height))
     thresholds = (*settings.proposal_thresholds, settings.threshold)
     faces = _detect(small, photo.size, min_face, thresholds)

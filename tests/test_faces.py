@@ -121,3 +121,8 @@ def test_rotated_group_photo_gives_the_same_faces(photos, classifier):
     for a, b in zip(original.faces, copy.faces, strict=True):
         np.testing.assert_allclose(a.box, b.box, atol=1e-3)
         assert a.probabilities == pytest.approx(b.probabilities, abs=1e-5)
+
+
+@pytest.mark.parametrize("size", [(20000, 10), (20000, 40), (1, 1), (19, 19)])
+def test_pictures_too_thin_or_small_for_a_face_give_no_faces(size):
+    assert detect_faces(Image.new("RGB", size, (128, 128, 128))) == []
