@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import platform
 import socket
 import statistics
 import subprocess
@@ -13,20 +12,11 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from fer_model.train import cpu_model  # noqa: F401 (re-exported for the benchmarks)
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PHOTOS_DIR = SHARED / "photos"
-
-
-def cpu_model() -> str:
-    """The CPU's model name as lscpu reports it (e.g. "AMD EPYC"), else the platform's processor."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def time_ms(run, repeats: int) -> dict[str, float]:

@@ -79,12 +79,13 @@ def choose_device_and_precision(config: TrainConfig) -> tuple[torch.device, bool
         bfloat16 = config.precision == "bf16"
     else:
         bfloat16 = torch.cuda.is_bf16_supported() if cuda else _cpu_has_native_bf16()
-    where = torch.cuda.get_device_name() if cuda else _cpu_name()
+    where = torch.cuda.get_device_name() if cuda else cpu_model()
     log.info("training on %s in %s (--precision %s)", where, "bf16 autocast" if bfloat16 else "fp32", config.precision)
     return device, bfloat16, where
 
 
-def _cpu_name() -> str:
+def cpu_model() -> str:
+    """The CPU's model name as /proc/cpuinfo gives it (e.g. "AMD EPYC"), else the platform's processor."""
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
         return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
