@@ -203,6 +203,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     from .video.cli import add_video_parser  # the video command lives with the video package
 
     add_video_parser(commands)
+    from .batch.cli import add_batch_parser
+
+    add_batch_parser(commands)
     return parser
 
 
