@@ -112,7 +112,7 @@ def _mtcnn(thresholds: tuple[float, float, float], min_face_size: int) -> MTCNN:
     """One detector per setting (its weights ship in the facenet-pytorch wheel; nothing downloads)."""
     mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds), device=torch.device("cpu"))
     # Channels-last weights make every layer's output channels-last, where max-pooling is vectorised: the
-    # first stage's pooling over the whole pyramid was the largest single cost (benchmarks.detection).
+    # first stage's pooling over the whole pyramid was the largest single cost (benchmarks.profile_analyze).
     return mtcnn.to(memory_format=torch.channels_last)
 
 

@@ -67,13 +67,14 @@ def run(
     chunks = _chunks(todo, chunk_size)
     if progress:
         print(f"{len(found)} files, {len(found) - len(todo)} done before and skipped, {len(todo)} to analyse")
-    runner = run_local(chunks, options, workers, threads, store)
     if ray:
         from .on_ray import run_on_ray  # Ray is optional: the local path never imports it
 
-        runner = run_on_ray(chunks, options, workers, threads, store, ray)
+        finished = run_on_ray(chunks, options, workers, threads, store, ray)
+    else:
+        finished = run_local(chunks, options, workers, threads, store)
     with tqdm(total=len(todo), unit="file", disable=not progress, smoothing=0.1) as bar:
-        for manifest in runner:
+        for manifest in finished:
             bar.update(len(manifest))
     results, errors, rows, error_count = store.merge(found, listing_errors)
     return BatchSummary(len(found), len(found) - len(todo), len(todo), rows, error_count, results, errors)
