@@ -4,6 +4,7 @@ same table on Ray as locally."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -146,6 +147,13 @@ def test_cli_without_heat_maps_and_with_bad_arguments(collection, tmp_path, caps
     assert "--out must be a .parquet file" in capsys.readouterr().err
     assert main(["batch", str(collection), "--out", str(out), "--every", "0"]) == 2
     assert "--every must be at least 1" in capsys.readouterr().err
+    assert main(["batch", str(collection), "--out", str(out), "--ray", "cluster"]) == 2
+    assert "expected local, auto, HOST:PORT or ray://HOST:PORT" in capsys.readouterr().err
+    with socket.socket() as unused:  # a port nothing listens on: refused at once, not retried for minutes
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    assert main(["batch", str(collection), "--out", str(out), "--ray", f"127.0.0.1:{port}"]) == 2
+    assert "no Ray cluster answers there" in capsys.readouterr().err
 
 
 def _copies(folder: Path, count: int) -> Path:
@@ -199,3 +207,5 @@ def test_ray_gives_the_same_table_as_the_local_path(collection, tmp_path):
         assert a.column(column).to_pylist() == b.column(column).to_pylist()
     assert np.allclose(_probabilities(a), _probabilities(b), atol=1e-5)
     assert pq.read_table(errors_path(local.results)).equals(pq.read_table(errors_path(on_ray.results)))
+    rerun = run([collection], tmp_path / "ray.parquet", options, workers=2, ray="local")
+    assert (rerun.skipped, rerun.analysed) == (5, 0) and pq.read_table(rerun.results).equals(b)

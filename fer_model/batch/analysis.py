@@ -88,14 +88,14 @@ class Worker:
             face_row(
                 source.name,
                 "photo",
-                0,
-                None,
-                face.index,
-                face.box,
-                face.detector_confidence,
-                face.probabilities,
-                face.top_emotion,
-                face.region_shares,
+                frame=0,
+                time_s=None,
+                face=face.index,
+                box=face.box,
+                confidence=face.detector_confidence,
+                probabilities=face.probabilities,
+                top_emotion=face.top_emotion,
+                region_shares=face.region_shares,
             )
             for face in result.faces
         ]
@@ -117,14 +117,14 @@ class Worker:
                         face_row(
                             source.name,
                             "video",
-                            frame.index,
-                            frame.time_s,
-                            face.track,
-                            face.box,
-                            face.confidence,
-                            face.probabilities,
-                            face.top_emotion,
-                            shares,
+                            frame=frame.index,
+                            time_s=frame.time_s,
+                            face=face.track,
+                            box=face.box,
+                            confidence=face.confidence,
+                            probabilities=face.probabilities,
+                            top_emotion=face.top_emotion,
+                            region_shares=shares,
                         )
                     )
         return rows

@@ -22,8 +22,8 @@ DEFAULT_CHUNK_SIZE = 16  # photos per part: a crash loses at most this many per 
 
 @dataclass(frozen=True)
 class BatchSummary:
-    """What a job did: the sources found, skipped as done before, analysed now; the rows and errors of the
-    merged tables at ``results`` and ``errors``."""
+    """What a job did: the sources found, skipped as done before and analysed now; the merged tables' paths
+    (``results``, ``errors_table``) and their row counts (``rows``, ``errors``)."""
 
     sources: int
     skipped: int
@@ -55,10 +55,16 @@ def run(
         raise ValueError(f"--out must be a .parquet file, not {out.name!r}")
     if workers is not None and workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
+    if chunk_size < 1:
+        raise ValueError(f"--chunk-size must be at least 1, got {chunk_size}")
     cores = os.cpu_count() or 1
     workers = workers or cores
     threads = 1 if ray else max(1, cores // workers)
 
+    if ray:
+        from .on_ray import check_address  # Ray is optional: the local path never imports it
+
+        check_address(ray)
     found, listing_errors = find_sources(sources)
     store = PartStore(out, results_schema(load_weights(options.weights)[1].emotions))
     store.open()
@@ -68,7 +74,7 @@ def run(
     if progress:
         print(f"{len(found)} files, {len(found) - len(todo)} done before and skipped, {len(todo)} to analyse")
     if ray:
-        from .on_ray import run_on_ray  # Ray is optional: the local path never imports it
+        from .on_ray import run_on_ray
 
         finished = run_on_ray(chunks, options, workers, threads, store, ray)
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Iterator
 from dataclasses import asdict
 
@@ -37,10 +38,26 @@ class _ChunkActor:
         return {"manifest": np.array(manifests, dtype=object)}
 
 
+def check_address(address: str) -> None:
+    """Raise ValueError unless ``address`` is "local", "auto" or a host:port that accepts a connection: Ray
+    itself retries an address where nothing answers for minutes."""
+    if address in ("local", "auto"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--ray {address}: expected local, auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as error:
+        raise ValueError(f"--ray {address}: no Ray cluster answers there ({error})") from error
+
+
 def run_on_ray(
     chunks: list[list[Source]], options: BatchOptions, workers: int, threads: int, store: PartStore, address: str
 ) -> Iterator[list[dict]]:
     """Analyse and commit every chunk on Ray; yields each chunk's manifest rows as it finishes."""
+    if not chunks:  # all done before: no need to start Ray
+        return
     import ray
 
     ray.init(

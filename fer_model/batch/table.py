@@ -38,6 +38,7 @@ def results_schema(emotions: tuple[str, ...]) -> pa.Schema:
 def face_row(
     source: str,
     kind: str,
+    *,
     frame: int,
     time_s: float | None,
     face: int,
