@@ -60,6 +60,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from . import ImageError, analyze, annotate_photo, load_classifier, result_to_dict
+    from .pipeline import analysis_failure
     from .report import format_table
 
     classifier = load_classifier(args.weights)
@@ -83,8 +84,7 @@ def _predict(args: argparse.Namespace) -> int:
         except ImageError as error:
             record = {"path": path, "error": str(error)}
         except Exception as error:  # a bug, or out of memory: reported for this file alone
-            reason = " ".join(f"{type(error).__name__}: {error}".split())  # one line, also for multi-line messages
-            record = {"path": path, "error": f"analysis failed ({reason})"}
+            record = {"path": path, "error": analysis_failure(error)}
         if "error" in record:
             print(f"{path}: {record['error']}", file=sys.stderr)
         else:

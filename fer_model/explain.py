@@ -16,6 +16,7 @@ from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from .classifier import EmotionClassifier
+from .faces import transform_points
 
 # Class-discriminative methods only (EigenCAM and the like explain no particular class). HiResCAM and
 # XGradCAM are left out: global average pooling follows the target layer, so its gradients are the same
@@ -69,6 +70,12 @@ def region_shares(heatmap: np.ndarray, landmarks: np.ndarray) -> dict[str, float
     masks = _region_masks(np.asarray(landmarks, dtype=np.float64), heat.shape)
     weights = heat if heat.sum() > 0 else np.ones_like(heat)
     return {region: float(weights[mask].sum() / weights.sum()) for region, mask in masks.items()}
+
+
+def face_region_shares(heatmap: np.ndarray, photo_to_crop: np.ndarray, landmarks: np.ndarray) -> dict[str, float]:
+    """:func:`region_shares` of a face's heat map, from its landmarks in photo pixels and the (2, 3) affine
+    that made its crop (:func:`fer_model.faces.align_face`)."""
+    return region_shares(heatmap, transform_points(photo_to_crop, landmarks))
 
 
 def _region_masks(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, np.ndarray]:

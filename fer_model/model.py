@@ -92,6 +92,15 @@ def save_weights(model: EmotionNet, meta: ModelMeta, path: str | Path) -> None:
 
 def load_weights(path: str | Path = DEFAULT_WEIGHTS) -> tuple[EmotionNet, ModelMeta]:
     """Load a weights file into an eval-mode model and return it with its metadata."""
+    meta = read_meta(path)
+    config = dict(meta.config, widths=tuple(meta.config["widths"]))
+    model = EmotionNet(ModelConfig(**config))
+    model.load_state_dict(load_file(str(path)))
+    return model.eval(), meta
+
+
+def read_meta(path: str | Path = DEFAULT_WEIGHTS) -> ModelMeta:
+    """The metadata of a weights file, without loading its tensors."""
     from safetensors import safe_open
 
     path = Path(path)
@@ -104,8 +113,4 @@ def load_weights(path: str | Path = DEFAULT_WEIGHTS) -> tuple[EmotionNet, ModelM
         raise WeightsError(f"{path}: the weights' metadata lacks {', '.join(missing)}; retrain or recalibrate them")
     for key in ("emotions", "logit_scale", "logit_bias"):  # JSON gives lists
         raw[key] = tuple(raw[key])
-    meta = ModelMeta(**{f.name: raw[f.name] for f in fields(ModelMeta)})
-    config = dict(meta.config, widths=tuple(meta.config["widths"]))
-    model = EmotionNet(ModelConfig(**config))
-    model.load_state_dict(load_file(str(path)))
-    return model.eval(), meta
+    return ModelMeta(**{f.name: raw[f.name] for f in fields(ModelMeta)})

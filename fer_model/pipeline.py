@@ -12,8 +12,8 @@ import numpy as np
 from PIL import Image
 
 from .classifier import EmotionClassifier
-from .explain import DEFAULT_CAM_METHOD, heatmaps, region_shares
-from .faces import DetectionSettings, align_face, detect_faces, transform_points
+from .explain import DEFAULT_CAM_METHOD, face_region_shares, heatmaps
+from .faces import DetectionSettings, align_face, detect_faces
 from .image_io import load_image
 
 _STAGES = ("load", "detect", "classify", "explain")
@@ -129,10 +129,16 @@ def _explained(
             face,
             heatmap=heatmap,
             heatmap_emotion=emotion,
-            region_shares=region_shares(heatmap, transform_points(face.photo_to_crop, face.landmarks)),
+            region_shares=face_region_shares(heatmap, face.photo_to_crop, face.landmarks),
         )
         for face, heatmap, emotion in zip(faces, maps, emotions, strict=True)
     ]
+
+
+def analysis_failure(error: Exception) -> str:
+    """One line for an analysis that failed by a bug or lack of memory, for one file among many."""
+    reason = " ".join(f"{type(error).__name__}: {error}".split())  # one line, also for multi-line messages
+    return f"analysis failed ({reason})"
 
 
 @functools.cache

@@ -14,11 +14,9 @@ import pyarrow as pa
 import torch
 
 from ..classifier import EmotionClassifier
-from ..explain import region_shares
-from ..faces import transform_points
 from ..image_io import ImageError
 from ..model import DEFAULT_WEIGHTS
-from ..pipeline import analyze
+from ..pipeline import analysis_failure, analyze
 from ..video import VideoAnalyzer, VideoError, VideoLimits, VideoReader, VideoSettings
 from .sources import Source
 from .table import face_row, results_schema
@@ -67,7 +65,7 @@ class Worker:
             except (ImageError, VideoError, OSError) as problem:
                 found, error = [], str(problem)
             except Exception as problem:  # a bug, or out of memory: reported for this source alone
-                found, error = [], "analysis failed (" + " ".join(f"{type(problem).__name__}: {problem}".split()) + ")"
+                found, error = [], analysis_failure(problem)
             rows += found
             manifest.append(
                 {
@@ -110,9 +108,6 @@ class Worker:
                     continue
                 result = analyzer.process(frame.image, frame.time_s, frame.index)
                 for face in result.faces:
-                    shares = None
-                    if face.heatmap is not None:
-                        shares = region_shares(face.heatmap, transform_points(face.photo_to_crop, face.landmarks))
                     rows.append(
                         face_row(
                             source.name,
@@ -124,7 +119,7 @@ class Worker:
                             confidence=face.confidence,
                             probabilities=face.probabilities,
                             top_emotion=face.top_emotion,
-                            region_shares=shares,
+                            region_shares=face.region_shares,
                         )
                     )
         return rows

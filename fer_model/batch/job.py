@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..model import load_weights
+from ..model import read_meta
 from .analysis import BatchOptions
 from .local import run_local
 from .sources import Source, find_sources
@@ -66,7 +66,7 @@ def run(
 
         check_address(ray)
     found, listing_errors = find_sources(sources)
-    store = PartStore(out, results_schema(load_weights(options.weights)[1].emotions))
+    store = PartStore(out, results_schema(read_meta(options.weights).emotions))
     store.open()
     done = store.done_keys()
     todo = [source for source in found if source.key not in done]

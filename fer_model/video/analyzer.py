@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..classifier import EmotionClassifier
-from ..explain import DEFAULT_CAM_METHOD, heatmaps
+from ..explain import DEFAULT_CAM_METHOD, face_region_shares, heatmaps
 from ..faces import DetectionSettings, align_face, detect_faces
 from ..pipeline import default_classifier
 from .follow import estimate_shift
@@ -71,7 +71,8 @@ class TrackedFace:
     found this face. probabilities: this frame's calibrated probabilities, in the weights' emotion order,
     summing to 1; smoothed: their exponential moving average over the track; top_emotion: the smoothed
     top. crop: the aligned uint8 (48, 48) face, photo_to_crop: the float64 (2, 3) affine that made it;
-    heatmap: float32 (48, 48) in [0, 1] for heatmap_emotion (the top emotion), None unless explained.
+    heatmap: float32 (48, 48) in [0, 1] for heatmap_emotion (the top emotion), with region_shares its split over
+    eyes_brows, nose, mouth and rest; all None unless explained.
     """
 
     track: int
@@ -86,6 +87,7 @@ class TrackedFace:
     photo_to_crop: np.ndarray
     heatmap: np.ndarray | None = None
     heatmap_emotion: str | None = None
+    region_shares: dict[str, float] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,6 +217,7 @@ class VideoAnalyzer:
                 photo_to_crop=photo_to_crop,
                 heatmap=heatmap,
                 heatmap_emotion=top if heatmap is not None else None,
+                region_shares=None if heatmap is None else face_region_shares(heatmap, photo_to_crop, track.landmarks),
             )
             for track, row, average, top, (crop, photo_to_crop), heatmap in zip(
                 self._tracks, probabilities, smoothed, tops, aligned, maps, strict=True
