@@ -29,6 +29,7 @@ def _train(args: argparse.Namespace) -> int:
         precision=args.precision,
         device=args.device,
         equalize=args.equalize,
+        realign=args.realign,
         augment=AUGMENTATIONS[args.augment],
         balanced=args.prior == "balanced",
         init=args.init,
@@ -135,6 +136,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default=defaults.device)
     train.add_argument("--init", metavar="WEIGHTS", help="warm start (fine-tune) from this weights file")
     train.add_argument("--equalize", action="store_true", help="histogram-equalise every crop, here and at inference")
+    train.add_argument(
+        "--realign", action="store_true", help="re-frame the train faces from MTCNN landmarks as photos are framed"
+    )
     train.add_argument(
         "--augment",
         choices=("fer2013", "real-photo"),

@@ -31,6 +31,7 @@ from .classifier import EmotionClassifier
 from .dataset import FaceSet, load_faces
 from .metrics import balanced_bias, fit_logit_scaling
 from .model import EmotionNet, ModelConfig, ModelMeta, load_weights, save_weights
+from .realign import realign_faces
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class TrainConfig:
     precision: str = "auto"  # "bf16" (autocast), "fp32", or "auto": bf16 where the hardware has it
     device: str = "auto"  # "cpu", "cuda", or "auto": cuda when available
     equalize: bool = False  # histogram-equalise every crop (stored in the weights, applied at inference)
+    realign: bool = False  # re-frame the train faces from MTCNN's landmarks, as the photo pipeline does (realign.py)
     balanced: bool = True  # calibrate for equal class priors rather than FER2013's (see metrics.balanced_bias)
     init: str | None = None  # warm start from this weights file (its network shape replaces ``model``)
     limit_train: int | None = None  # use only the first N (shuffled) train images, for quick runs
@@ -140,7 +142,10 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
     generator = torch.Generator().manual_seed(config.seed)
     device, bfloat16, hardware = choose_device_and_precision(config)
 
-    train_images, train_labels = _tensors(load_faces(data, "train"))
+    train_faces = load_faces(data, "train")
+    if config.realign:
+        train_faces = replace(train_faces, images=realign_faces(train_faces.images)[0])
+    train_images, train_labels = _tensors(train_faces)
     if config.limit_train:
         keep = torch.randperm(len(train_labels), generator=torch.Generator().manual_seed(config.seed))
         keep = keep[: config.limit_train]

@@ -7,8 +7,8 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from fer_model import DetectionSettings, analyze, load_image
-from fer_model.faces import FRAMING_ZOOM, align_face, detect_faces, transform_points
+from fer_model import analyze, load_image
+from fer_model.faces import FRAMING_ZOOM, DetectionSettings, align_face, detect_faces, mtcnn, transform_points
 
 ASTRONAUT = Image.fromarray(skimage.data.astronaut())
 
@@ -34,6 +34,22 @@ def test_multiface_has_six_faces_left_to_right(photos):
     assert len(faces) == 6
     centres = [_centre(face.box)[0] for face in faces]
     assert centres == sorted(centres)
+
+
+def test_detection_equals_mtcnn_on_the_plain_image(photos):
+    """The planar tensor handed to MTCNN is a speed-up only: boxes, scores and landmarks as from the image."""
+    photo = load_image(photos / "multiface.jpg")
+    settings = DetectionSettings(max_detect_side=max(photo.size))  # no downscaling: both see the same pixels
+    faces = detect_faces(photo, settings)
+    min_face = round(settings.min_face_fraction * min(photo.size)) // 4 * 4
+    boxes, scores, landmarks = mtcnn((*settings.proposal_thresholds, settings.threshold), min_face).detect(
+        photo, landmarks=True
+    )
+    order = np.argsort([box[0] + box[2] for box in boxes])
+    assert len(faces) == len(boxes) == 6
+    np.testing.assert_array_equal([face.box for face in faces], np.asarray(boxes, dtype=np.float64)[order])
+    np.testing.assert_array_equal([face.confidence for face in faces], np.asarray(scores, dtype=np.float64)[order])
+    np.testing.assert_array_equal([face.landmarks for face in faces], np.asarray(landmarks, np.float32)[order])
 
 
 def test_no_face_is_an_empty_list():

@@ -20,7 +20,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_model import DEFAULT_CAM_METHOD, EmotionClassifier
-from fer_model.video import FrameResult, VideoAnalyzer, VideoSettings, annotate_frame
+from fer_model.video import FrameResult, VideoAnalyzer, VideoSettings, annotate_frame, rgb_image
 
 # Live frames: no test-time augmentation and no heat maps unless asked, so 640x480 keeps up with the camera.
 LIVE_SETTINGS = VideoSettings(every=5, tta=False, explain=False)
@@ -86,7 +86,7 @@ class LiveSession:
     def callback(self, frame: av.VideoFrame) -> av.VideoFrame:
         """streamlit-webrtc's ``video_frame_callback``: the frame annotated, as a new RGB frame."""
         time_s = frame.time if frame.time is not None else time.monotonic()
-        return av.VideoFrame.from_image(self.process(frame.to_image(), time_s))
+        return av.VideoFrame.from_image(self.process(rgb_image(frame), time_s))
 
     def process(self, image: Image.Image, time_s: float) -> Image.Image:
         """The RGB ``image`` shown at ``time_s`` seconds, with boxes, labels, a probability bar per face and

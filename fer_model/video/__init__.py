@@ -21,6 +21,7 @@ from .reader import (
     VideoTooLargeError,
     VideoTooLongError,
     read_video_info,
+    rgb_image,
 )
 from .tables import csv_columns, format_tracks, frames_csv, summary
 from .timeline import TrackSeries, VideoResult
@@ -51,5 +52,6 @@ __all__ = [
     "format_tracks",
     "frames_csv",
     "read_video_info",
+    "rgb_image",
     "summary",
 ]

