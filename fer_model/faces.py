@@ -126,10 +126,19 @@ def align_face(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Crop one face FER2013-style: eye line horizontal, grayscale.
 
-    Returns the crop, uint8 (size, size), and ``photo_to_crop``, the float64 (2, 3) affine taking photo
-    pixels (x, y) to crop pixels. The rotation levels the eyes; scale and shift are the least-squares
-    fit of all five landmarks to where FER2013 faces have them, scaled by ``zoom`` about the centre.
+    Returns the crop, uint8 (size, size), and ``photo_to_crop`` (:func:`face_transform`).
     """
+    photo_to_crop = face_transform(landmarks, size, zoom)
+    big = size * _SUPERSAMPLE
+    big_to_photo = invert_affine(photo_to_crop * _SUPERSAMPLE)
+    warped = photo.transform((big, big), Image.Transform.AFFINE, big_to_photo.ravel(), Image.Resampling.BILINEAR)
+    return np.array(warped.convert("L").reduce(_SUPERSAMPLE)), photo_to_crop
+
+
+def face_transform(landmarks: np.ndarray, size: int = 48, zoom: float = FRAMING_ZOOM) -> np.ndarray:
+    """The float64 (2, 3) affine taking photo pixels (x, y) to the pixels of a face's crop, from its five
+    landmarks. The rotation levels the eyes; scale and shift are the least-squares fit of all five landmarks
+    to where FER2013 faces have them, scaled by ``zoom`` about the centre."""
     landmarks = np.asarray(landmarks, dtype=np.float64)
     dx, dy = landmarks[1] - landmarks[0]
     cos, sin = dx / math.hypot(dx, dy), dy / math.hypot(dx, dy)
@@ -139,12 +148,7 @@ def align_face(
     centred = rotated - rotated.mean(axis=0)
     scale = (centred * (template - template.mean(axis=0))).sum() / (centred**2).sum()
     shift = template.mean(axis=0) - scale * rotated.mean(axis=0)
-    photo_to_crop = np.hstack([scale * rotation, shift[:, None]])
-
-    big = size * _SUPERSAMPLE
-    big_to_photo = _invert(photo_to_crop * _SUPERSAMPLE)
-    warped = photo.transform((big, big), Image.Transform.AFFINE, big_to_photo.ravel(), Image.Resampling.BILINEAR)
-    return np.array(warped.convert("L").reduce(_SUPERSAMPLE)), photo_to_crop
+    return np.hstack([scale * rotation, shift[:, None]])
 
 
 def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -152,6 +156,6 @@ def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.asarray(points, dtype=np.float64) @ matrix[:, :2].T + matrix[:, 2]
 
 
-def _invert(matrix: np.ndarray) -> np.ndarray:
+def invert_affine(matrix: np.ndarray) -> np.ndarray:
     """Inverse of a (2, 3) affine, as (2, 3)."""
     return np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]
