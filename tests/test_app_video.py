@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from fer_model.video import read_video_info
 from fer_model.video.clips import Segment, make_clip, render
 from views.live import ICE_SERVERS_ENV, ice_servers
-from views.live_session import LiveSession
+from views.live_session import PANEL_WIDTH, LiveSession
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 NOT_A_VIDEO = b"Dear diary, today I renamed a text file to .mp4.\n"
@@ -83,8 +83,8 @@ def test_live_view_needs_no_ice_server_by_default_and_takes_one_from_the_environ
 
 @pytest.mark.parametrize("heatmaps", [False, True], ids=["labels", "heat-maps"])
 def test_live_frame_path_annotates_frames_and_keeps_one_reading_per_person(classifier, heatmaps):
-    """The webrtc callback's work on av.VideoFrames of a moving real face: same-size annotated frames back,
-    one track, the reading happy, and the rates counted."""
+    """The webrtc callback's work on av.VideoFrames of a moving real face: annotated frames back with the reading
+    panel beside them, one track, the reading happy, and the rates counted."""
     session = LiveSession(classifier, threading.Lock())
     session.set_heatmaps(heatmaps)
     segments = [Segment(1.0, [_astronaut_head()])]
@@ -93,14 +93,16 @@ def test_live_frame_path_annotates_frames_and_keeps_one_reading_per_person(class
         frame = av.VideoFrame.from_image(picture)
         frame.pts, frame.time_base = i * 6000, Fraction(1, 90000)  # 15 frames/s on WebRTC's 90 kHz clock
         returned = session.callback(frame)
-        assert (returned.width, returned.height) == (640, 480)
-        assert not np.array_equal(np.asarray(returned.to_image()), np.asarray(picture))  # drawn on
+        assert (returned.width, returned.height) == (640 + PANEL_WIDTH, 480)
+        pixels = returned.to_ndarray(format="rgb24")
+        assert not np.array_equal(pixels[:, :640], np.asarray(picture))  # drawn on
+        assert pixels[:, 640:].std() > 10  # the panel holds the reading, not just its background
         snapshot = session.snapshot()
     assert snapshot.frames == 10 and snapshot.busy_frames == 0
     (reading,) = snapshot.readings
     assert reading.track == 1 and reading.top_emotion == "happy"
     assert sum(reading.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
-    assert snapshot.frames_per_s > 0 and snapshot.updates_per_s > 0
+    assert snapshot.frames_per_s > 0
 
 
 def test_live_frame_path_gives_the_frame_back_unannotated_while_the_server_is_busy(classifier):
@@ -108,5 +110,7 @@ def test_live_frame_path_gives_the_frame_back_unannotated_while_the_server_is_bu
     busy.acquire()  # another analysis holds the server's slot
     session = LiveSession(classifier, busy)
     picture = render([Segment(1.0, [_astronaut_head()])], 0.0, SIZE)
-    assert session.process(picture, 0.0) is picture
+    returned = np.asarray(session.process(picture, 0.0))
+    np.testing.assert_array_equal(returned[:, : SIZE[0]], np.asarray(picture))  # not drawn on
+    assert returned.shape == (SIZE[1], SIZE[0] + PANEL_WIDTH, 3)
     assert session.snapshot().busy_frames == 1 and not session.snapshot().readings

@@ -20,13 +20,10 @@ from .live_session import LiveSession, LiveSnapshot
 log = logging.getLogger(__name__)
 
 ICE_SERVERS_ENV = "FER_ICE_SERVERS"
-# The reading beside the video is redrawn this often. Each redraw is a Streamlit rerun of that part of the page,
-# which costs the server and the browser CPU the stream needs: with Chromium on the same 2 cores, redraws every
-# 0.2 / 0.5 / 1 s let 0.6 / 6.6 / 11.6 frames/s through. The labels on the video itself change with every frame.
-READING_REFRESH_S = 1.0
 HELP_HEATMAPS = "Blend each face's heat map into the returned video (slower)."
 INTRO = (
-    "Press **Start** and allow the camera. Frames are analysed on the server and sent straight back; none is stored."
+    "Press **Start** and allow the camera. Frames are analysed on the server and sent straight back, with the reading"
+    " per person beside the picture; none is stored."
 )
 
 
@@ -36,16 +33,13 @@ def show(options: Options) -> None:
     heatmaps = st.checkbox("Heat maps on the faces", key="live-heatmaps", help=HELP_HEATMAPS)
     session.set_heatmaps(heatmaps, options.cam_method)
     st.caption(INTRO)
-    video_column, reading_column = st.columns([3, 2])
-    with video_column:
-        webrtc_streamer(
-            key="live",
-            video_frame_callback=session.callback,
-            media_stream_constraints={"video": True, "audio": False},
-            rtc_configuration={"iceServers": ice_servers()},
-        )
-    with reading_column:
-        _reading(session)
+    webrtc_streamer(
+        key="live",
+        video_frame_callback=session.callback,
+        media_stream_constraints={"video": True, "audio": False},
+        rtc_configuration={"iceServers": ice_servers()},
+    )
+    _statistics(session)
 
 
 @st.cache_resource(show_spinner="Loading the face detector…")
@@ -79,11 +73,13 @@ def ice_servers() -> list[dict]:
         return []
 
 
-@st.fragment(run_every=READING_REFRESH_S)
-def _reading(session: LiveSession) -> None:
+# Redrawn when asked, not on a timer: every Streamlit rerun stalls the stream (see live_session).
+@st.fragment
+def _statistics(session: LiveSession) -> None:
     snapshot = session.snapshot()
     with st.container(key="live-reading"):
-        st.markdown("**Now**")
+        st.button("Update", key="live-update")
+        st.markdown("**Latest reading**")
         if not snapshot.readings:
             st.caption("No face on the latest frame." if snapshot.frames else "Waiting for the camera.")
         for reading in snapshot.readings:
@@ -94,8 +90,5 @@ def _reading(session: LiveSession) -> None:
 
 
 def _rates(snapshot: LiveSnapshot) -> str:
-    text = (
-        f"{snapshot.frames_per_s:.1f} frames/s returned, reading updated {snapshot.updates_per_s:.1f} times/s, "
-        f"{snapshot.frames} frames analysed"
-    )
+    text = f"{snapshot.frames_per_s:.1f} frames/s analysed and returned, {snapshot.frames} frames analysed"
     return text + (f", {snapshot.busy_frames} sent back unannotated (server busy)" if snapshot.busy_frames else "")

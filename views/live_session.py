@@ -1,5 +1,9 @@
 """One visitor's live camera stream, server side: each frame -> tracked faces -> the annotated frame sent back,
-and the current reading per person for the page beside the video.
+with the current reading per person in a panel beside the picture, redrawn on every frame.
+
+The reading is drawn into the returned video rather than shown as page elements: each Streamlit rerun that
+redraws page elements stalls the stream (with Chromium on the same 2 cores, a redraw once a second cost 4-7
+camera frames each time, 11 frames/s returned instead of 15), and the video carries a new reading per frame.
 
 streamlit-webrtc calls :meth:`LiveSession.callback` with ``av.VideoFrame`` s on a worker thread; the page reads
 :meth:`LiveSession.snapshot` from the script thread. Everything they share sits behind one lock. No Streamlit
@@ -20,7 +24,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_model import DEFAULT_CAM_METHOD, EmotionClassifier
-from fer_model.video import FrameResult, VideoAnalyzer, VideoSettings, annotate_frame, rgb_image
+from fer_model.video import FrameResult, TrackedFace, VideoAnalyzer, VideoSettings, annotate_frame, rgb_image
 
 # Live frames: no test-time augmentation and no heat maps unless asked, so 640x480 keeps up with the camera.
 LIVE_SETTINGS = VideoSettings(every=5, tta=False, explain=False)
@@ -33,6 +37,9 @@ RESTART_GAP_S = 30.0  # a stream whose clock jumps this far (stopped and started
 # took over 10 s with 2 threads (streamlit-webrtc then ends the stream) against 0.02-0.15 s with 1.
 LIVE_TORCH_THREADS = 1
 BAR_WIDTH, BAR_HEIGHT, BAR_GAP = 60, 7, 2  # the probability bar per face, in pixels of the frame
+PANEL_WIDTH = 240  # the reading beside the picture, in pixels added to the frame's width
+PANEL_BACKGROUND, PANEL_TEXT, PANEL_MUTED = (255, 255, 255), (17, 24, 39), (100, 116, 139)
+TOP_BAR, OTHER_BAR = (37, 99, 235), (148, 163, 184)
 
 
 @dataclass(frozen=True)
@@ -46,15 +53,14 @@ class Reading:
 
 @dataclass(frozen=True)
 class LiveSnapshot:
-    """What the page shows beside the video. readings: one per person on the latest frame, by track id;
-    frames: frames analysed and returned since the session began; frames_per_s: frames returned per second
-    over the last few seconds; updates_per_s: new readings the page has read per second over the same span;
-    busy_frames: frames sent back unannotated because the server was busy with another analysis."""
+    """The stream's statistics for the page. readings: one per person on the latest frame, by track id;
+    frames: frames analysed and returned since the session began; frames_per_s: frames analysed and returned
+    per second over the last few seconds, each with a new reading beside the picture; busy_frames: frames sent
+    back unannotated because the server was busy with another analysis."""
 
     readings: list[Reading]
     frames: int
     frames_per_s: float
-    updates_per_s: float
     busy_frames: int
 
 
@@ -74,8 +80,6 @@ class LiveSession:
         self._frame: FrameResult | None = None
         self._frames = self._busy = 0
         self._returned: deque[float] = deque()
-        self._read: deque[float] = deque()
-        self._last_read: int | None = None
         self._since: float | None = None  # when the first frame came back
 
     def set_heatmaps(self, on: bool, cam_method: str = DEFAULT_CAM_METHOD) -> None:
@@ -90,11 +94,13 @@ class LiveSession:
 
     def process(self, image: Image.Image, time_s: float) -> Image.Image:
         """The RGB ``image`` shown at ``time_s`` seconds, with boxes, labels, a probability bar per face and
-        (when on) heat maps; the image itself, unannotated, when the server stays busy for SLOT_WAIT_S."""
+        (when on) heat maps, and the reading panel beside it; unannotated, with a note in the panel, when the
+        server stays busy for SLOT_WAIT_S."""
+        emotions = self._classifier.emotions
         if not self._slot.acquire(timeout=SLOT_WAIT_S):
             with self._lock:
                 self._busy += 1
-            return image
+            return with_reading_panel(image, [], emotions, "", empty="Server busy: not analysed")
         try:
             analyzer = self._analyzer_for(time_s)
             threads = torch.get_num_threads()
@@ -106,14 +112,15 @@ class LiveSession:
         finally:
             self._slot.release()
         opacity = HEATMAP_OPACITY if analyzer.settings.explain else 0.0
-        annotated = draw_probability_bars(annotate_frame(image, result, opacity), result, self._classifier.emotions)
+        annotated = draw_probability_bars(annotate_frame(image, result, opacity), result, emotions)
         with self._lock:
             self._frame = result
             self._frames += 1
             now = time.monotonic()
             self._since = self._since or now
             _push(self._returned, now)
-        return annotated
+            frames_per_s = _rate(self._returned, now, self._since)
+        return with_reading_panel(annotated, result.faces, emotions, f"{frames_per_s:.1f} frames/s")
 
     def warm_up(self) -> None:
         """Run a face through detection, classification, heat maps and drawing once, so the first frame of a
@@ -123,7 +130,10 @@ class LiveSession:
         canvas.paste(face, (80, 0))
         analyzer = VideoAnalyzer(self._classifier, replace(LIVE_SETTINGS, explain=True))
         result = analyzer.process(canvas, 0.0)
-        draw_probability_bars(annotate_frame(canvas, result, HEATMAP_OPACITY), result, self._classifier.emotions)
+        annotated = draw_probability_bars(
+            annotate_frame(canvas, result, HEATMAP_OPACITY), result, self._classifier.emotions
+        )
+        with_reading_panel(annotated, result.faces, self._classifier.emotions, "")
 
     def _analyzer_for(self, time_s: float) -> VideoAnalyzer:
         """The stream's analyzer with the current settings; a fresh one when the stream has restarted."""
@@ -136,16 +146,13 @@ class LiveSession:
             return self._analyzer
 
     def snapshot(self) -> LiveSnapshot:
-        """The current readings and rates (each call that finds a newer frame counts as an update read)."""
+        """The current readings and rates."""
         now = time.monotonic()
         with self._lock:
             frame = self._frame
-            if frame is not None and self._frames != self._last_read:
-                self._last_read = self._frames
-                _push(self._read, now)
             readings = [] if frame is None else [Reading(f.track, f.top_emotion, f.smoothed) for f in frame.faces]
-            rates = _rate(self._returned, now, self._since), _rate(self._read, now, self._since)
-            return LiveSnapshot(readings, self._frames, *rates, self._busy)
+            frames_per_s = _rate(self._returned, now, self._since)
+            return LiveSnapshot(readings, self._frames, frames_per_s, self._busy)
 
 
 def draw_probability_bars(image: Image.Image, frame: FrameResult, emotions: tuple[str, ...]) -> Image.Image:
@@ -169,6 +176,42 @@ def draw_probability_bars(image: Image.Image, frame: FrameResult, emotions: tupl
             left = x + label_width
             draw.rectangle((left, top, left + max(1, round(value * BAR_WIDTH)), top + BAR_HEIGHT - 1), fill=colour)
     return image
+
+
+def with_reading_panel(
+    image: Image.Image, faces: list[TrackedFace], emotions: tuple[str, ...], footer: str, empty: str = "No face"
+) -> Image.Image:
+    """``image`` with PANEL_WIDTH pixels added on the right: per person (by track id) the top emotion with its
+    smoothed probability and a bar per emotion, as many people as fit (``empty`` when there is none), and
+    ``footer`` at the foot."""
+    panel = Image.new("RGB", (image.width + PANEL_WIDTH, image.height), PANEL_BACKGROUND)
+    panel.paste(image, (0, 0))
+    draw = ImageDraw.Draw(panel)
+    title, small = ImageFont.load_default(size=17), ImageFont.load_default(size=13)
+    left, row = image.width + 8, 15
+    bottom = panel.height - 20
+    person_height = 26 + row * len(emotions) + 10
+    shown = max(0, (bottom - 8) // person_height)
+    y = 8
+    if not faces:
+        draw.text((left, y), empty, fill=PANEL_MUTED, font=title)
+    for face in faces[:shown]:
+        top = face.smoothed[face.top_emotion]
+        draw.text((left, y), f"Person {face.track}: {face.top_emotion} {top:.0%}", fill=PANEL_TEXT, font=title)
+        y += 26
+        for emotion in emotions:
+            value = face.smoothed[emotion]
+            draw.text((left, y - 1), emotion, fill=PANEL_TEXT, font=small)
+            colour = TOP_BAR if emotion == face.top_emotion else OTHER_BAR
+            bar_left, bar_right = left + 66, panel.width - 8
+            bar_end = bar_left + max(1, round(value * (bar_right - bar_left)))
+            draw.rectangle((bar_left, y + 3, bar_end, y + 12), fill=colour)
+            y += row
+        y += 10
+    if len(faces) > shown:
+        draw.text((left, y), f"+{len(faces) - shown} more", fill=PANEL_MUTED, font=small)
+    draw.text((left, bottom), footer, fill=PANEL_MUTED, font=small)
+    return panel
 
 
 def _push(times: deque[float], now: float) -> None:
