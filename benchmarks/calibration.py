@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from fer_model import DEFAULT_WEIGHTS, load_classifier
-from fer_model.evaluate import labelled_logits
 from fer_model.metrics import balanced_bias, calibrated_probabilities, expected_calibration_error, fit_logit_scaling
+from fer_model.training.evaluate import labelled_logits
 
 # name -> (per_class argument of fit_logit_scaling, None: no calibration; equal class priors)
 METHODS = {

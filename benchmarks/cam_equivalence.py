@@ -21,8 +21,8 @@ import torch
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from fer_model import CAM_METHODS, load_classifier
-from fer_model.dataset import load_faces
 from fer_model.explain import heatmaps
+from fer_model.training.dataset import load_faces
 
 
 def reference_maps(classifier, crops: np.ndarray, targets: list[int], method: str) -> np.ndarray:

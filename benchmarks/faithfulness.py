@@ -25,8 +25,8 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
 from scipy.ndimage import gaussian_filter
 
 from fer_model import CAM_METHODS, DEFAULT_WEIGHTS, load_classifier
-from fer_model.dataset import load_faces
 from fer_model.explain import heatmaps
+from fer_model.training.dataset import load_faces
 
 FRACTION = 0.2
 BATCH = 128

@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from fer_model.train import cpu_model  # noqa: F401 (re-exported for the benchmarks)
+from fer_model.training.train import cpu_model  # noqa: F401 (re-exported for the benchmarks)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

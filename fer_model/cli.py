@@ -8,15 +8,15 @@ import logging
 import sys
 from pathlib import Path
 
-from .dataset import CSV_USAGES, DatasetError
 from .explain import CAM_METHODS, DEFAULT_CAM_METHOD
 from .faces import DetectionSettings
 from .model import DEFAULT_WEIGHTS, WeightsError
+from .training.dataset import CSV_USAGES, DatasetError
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .augment import AUGMENTATIONS
-    from .train import TrainConfig, train
+    from .training.augment import AUGMENTATIONS
+    from .training.train import TrainConfig, train
 
     config = TrainConfig(
         epochs=args.epochs,
@@ -39,7 +39,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, format_report
+    from .training.evaluate import evaluate, format_report
 
     report = evaluate(args.data, args.weights, usage=args.usage, tta=not args.no_tta)
     print(format_report(report))
@@ -49,7 +49,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from .evaluate import calibrate
+    from .training.evaluate import calibrate
 
     out = args.out or args.weights
     meta = calibrate(args.weights, args.data, usage=args.usage, out=out, balanced=args.prior == "balanced")
@@ -214,7 +214,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def _train_defaults():
-    from .train import TrainConfig
+    from .training.train import TrainConfig
 
     return TrainConfig()
 

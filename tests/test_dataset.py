@@ -3,7 +3,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from fer_model.dataset import DatasetError, load_faces
+from fer_model.training.dataset import DatasetError, load_faces
 from tests.fer_fixtures import png_bytes, random_faces, write_csv, write_kaggle_zip
 
 

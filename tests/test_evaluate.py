@@ -7,10 +7,10 @@ import torch.nn.functional as F
 
 from fer_model import EmotionClassifier
 from fer_model.cli import main
-from fer_model.dataset import load_faces
-from fer_model.evaluate import calibrate, evaluate
 from fer_model.metrics import expected_calibration_error, fit_logit_scaling
 from fer_model.model import EmotionNet, ModelConfig, ModelMeta, load_weights, save_weights
+from fer_model.training.dataset import load_faces
+from fer_model.training.evaluate import calibrate, evaluate
 from tests.fer_fixtures import write_csv, write_kaggle_zip
 
 

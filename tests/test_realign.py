@@ -7,7 +7,7 @@ import skimage.data
 from PIL import Image
 
 from fer_model.faces import align_face, detect_faces
-from fer_model.realign import realign_faces
+from fer_model.training.realign import realign_faces
 
 ASTRONAUT = Image.fromarray(skimage.data.astronaut())
 

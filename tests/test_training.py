@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from fer_model import train as training
-from fer_model.augment import AugmentConfig
 from fer_model.model import ModelConfig, load_weights
-from fer_model.train import TrainConfig, train
+from fer_model.training import train as training
+from fer_model.training.augment import AugmentConfig
+from fer_model.training.train import TrainConfig, train
 from tests.fer_fixtures import write_kaggle_zip
 
 TINY = ModelConfig(widths=(8, 16, 16, 32))

@@ -134,6 +134,8 @@ class VideoReader:
             stated = _stated_duration(self._container, self._stream)
             if stated is not None and stated > limits.max_seconds:
                 raise VideoTooLongError(_too_long(stated, limits.max_seconds))
+            # FFmpeg decodes on threads of its own (frame and slice threading) while the caller analyses.
+            self._stream.thread_type = "AUTO"
             self._decoded = self._container.decode(self._stream)
             first = self._next_av_frame()
             if first is None and (stated or self._stream.frames):

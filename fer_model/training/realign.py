@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from ..faces import face_transform, invert_affine, mtcnn
 from .dataset import cache_dir
-from .faces import face_transform, invert_affine, mtcnn
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
-from .classifier import EmotionClassifier
+from ..classifier import EmotionClassifier
+from ..metrics import balanced_bias, expected_calibration_error, fit_logit_scaling, reliability_bins
+from ..model import DEFAULT_WEIGHTS, ModelMeta, save_weights
 from .dataset import load_faces
-from .metrics import balanced_bias, expected_calibration_error, fit_logit_scaling, reliability_bins
-from .model import DEFAULT_WEIGHTS, ModelMeta, save_weights
 
 
 def labelled_logits(

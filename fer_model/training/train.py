@@ -26,11 +26,11 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
+from ..classifier import EmotionClassifier
+from ..metrics import balanced_bias, fit_logit_scaling
+from ..model import EmotionNet, ModelConfig, ModelMeta, load_weights, save_weights
 from .augment import AugmentConfig, augment_batch
-from .classifier import EmotionClassifier
 from .dataset import FaceSet, load_faces
-from .metrics import balanced_bias, fit_logit_scaling
-from .model import EmotionNet, ModelConfig, ModelMeta, load_weights, save_weights
 from .realign import realign_faces
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from .constants import EMOTIONS, IMAGE_SIZE
+from ..constants import EMOTIONS, IMAGE_SIZE
 
 CSV_USAGES = ("Training", "PublicTest", "PrivateTest")
 KAGGLE_SPLITS = ("train", "test")
