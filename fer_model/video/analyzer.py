@@ -112,8 +112,6 @@ class _Track:
     confidence: float
     detected: bool = True
     missed: int = 0
-    smoothed: np.ndarray | None = None
-    time_s: float = 0.0
 
     def move(self, dx: float, dy: float) -> None:
         x1, y1, x2, y2 = self.box
@@ -122,10 +120,37 @@ class _Track:
         self.detected = False
 
 
+@dataclass(frozen=True, eq=False)
+class LocatedFace:
+    """Where one track's face is on a frame, and its aligned crop: what classification needs."""
+
+    track: int
+    box: Box
+    landmarks: np.ndarray
+    detected: bool
+    confidence: float
+    crop: np.ndarray
+    photo_to_crop: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class LocatedFrame:
+    """One frame's faces located (:meth:`VideoAnalyzer.locate`), not yet classified; fields as in FrameResult."""
+
+    index: int
+    time_s: float
+    width: int
+    height: int
+    faces: list[LocatedFace]
+    detected: bool
+
+
 class VideoAnalyzer:
     """Tracks and classifies the faces of one video or live stream, frame by frame (:meth:`process`).
 
-    It keeps the tracks between calls, so each stream needs its own analyzer, fed from one thread; the
+    ``process`` is :meth:`locate` (follow, detect, align: the tracks) then :meth:`classify` (probabilities,
+    smoothing, heat maps), which a caller may run on two threads, one frame apart: the tracks never depend on
+    the classification. Each half must see the frames in order, so each stream needs its own analyzer; the
     classifier may be shared between analyzers. ``classifier``: None uses the shipped weights.
     """
 
@@ -137,10 +162,15 @@ class VideoAnalyzer:
         self._previous: Image.Image | None = None
         self._since_detection = 0
         self._frames = 0
+        self._smoothed: dict[int, tuple[np.ndarray, float]] = {}  # track id -> (average, time_s), for classify
 
     def process(self, image: Image.Image | np.ndarray, time_s: float, index: int | None = None) -> FrameResult:
         """The tracked, classified faces of the next frame: RGB PIL image or uint8 (H, W, 3) array, shown at
         ``time_s`` seconds (any origin, increasing). ``index`` defaults to the count of frames seen before."""
+        return self.classify(self.locate(image, time_s, index))
+
+    def locate(self, image: Image.Image | np.ndarray, time_s: float, index: int | None = None) -> LocatedFrame:
+        """The first half of :meth:`process`: the next frame's tracks followed or detected, and their crops."""
         image = Image.fromarray(np.asarray(image, dtype=np.uint8)) if isinstance(image, np.ndarray) else image
         image = image if image.mode == "RGB" else image.convert("RGB")
         index = self._frames if index is None else index
@@ -153,8 +183,13 @@ class VideoAnalyzer:
         else:
             self._since_detection += 1
         self._previous, self._frames = gray, self._frames + 1
-        faces = self._classify(image, time_s)
-        return FrameResult(index, time_s, image.width, image.height, faces, detect)
+        size = self.classifier.meta.image_size
+        faces = [
+            LocatedFace(track.id, track.box, track.landmarks, track.detected, track.confidence, *aligned)
+            for track in self._tracks
+            for aligned in [align_face(image, track.landmarks, size)]
+        ]
+        return LocatedFrame(index, time_s, image.width, image.height, faces, detect)
 
     def _follow(self, gray: Image.Image) -> list[_Track]:
         """Move every track with its picture; the tracks that cannot be followed (gone, hidden, cut)."""
@@ -187,50 +222,56 @@ class VideoAnalyzer:
             self._tracks.append(_Track(self._next_id, face.box, face.landmarks, face.confidence))
             self._next_id += 1
 
-    def _classify(self, image: Image.Image, time_s: float) -> list[TrackedFace]:
-        if not self._tracks:
-            return []
+    def classify(self, located: LocatedFrame) -> FrameResult:
+        """The second half of :meth:`process`: the located faces' calibrated and smoothed probabilities, and
+        heat maps when the settings ask for them."""
+        faces, time_s = located.faces, located.time_s
+        self._smoothed = {face.track: self._smoothed[face.track] for face in faces if face.track in self._smoothed}
+        if not faces:
+            return FrameResult(located.index, time_s, located.width, located.height, [], located.detected)
         classifier, settings = self.classifier, self.settings
-        aligned = [align_face(image, track.landmarks, classifier.meta.image_size) for track in self._tracks]
-        crops = np.stack([crop for crop, _ in aligned])
+        crops = np.stack([face.crop for face in faces])
         logits, features = classifier.classify(classifier.to_input(crops), settings.tta)
         probabilities = classifier.calibrate(logits)
         smoothed = np.stack(
-            [self._smooth(track, row, time_s) for track, row in zip(self._tracks, probabilities, strict=True)]
+            [self._smooth(face.track, row, time_s) for face, row in zip(faces, probabilities, strict=True)]
         )
         tops = [classifier.emotions[int(np.argmax(row))] for row in smoothed]
         maps = (
             heatmaps(classifier, crops, tops, settings.cam_method, features) if settings.explain else [None] * len(tops)
         )
         emotions = classifier.emotions
-        return [
+        tracked = [
             TrackedFace(
-                track=track.id,
-                box=tuple(float(v) for v in track.box),
-                landmarks=track.landmarks,
-                detected=track.detected,
-                confidence=track.confidence,
+                track=face.track,
+                box=tuple(float(v) for v in face.box),
+                landmarks=face.landmarks,
+                detected=face.detected,
+                confidence=face.confidence,
                 probabilities=dict(zip(emotions, map(float, row), strict=True)),
                 smoothed=dict(zip(emotions, map(float, average), strict=True)),
                 top_emotion=top,
-                crop=crop,
-                photo_to_crop=photo_to_crop,
+                crop=face.crop,
+                photo_to_crop=face.photo_to_crop,
                 heatmap=heatmap,
                 heatmap_emotion=top if heatmap is not None else None,
-                region_shares=None if heatmap is None else face_region_shares(heatmap, photo_to_crop, track.landmarks),
+                region_shares=None
+                if heatmap is None
+                else face_region_shares(heatmap, face.photo_to_crop, face.landmarks),
             )
-            for track, row, average, top, (crop, photo_to_crop), heatmap in zip(
-                self._tracks, probabilities, smoothed, tops, aligned, maps, strict=True
-            )
+            for face, row, average, top, heatmap in zip(faces, probabilities, smoothed, tops, maps, strict=True)
         ]
+        return FrameResult(located.index, time_s, located.width, located.height, tracked, located.detected)
 
-    def _smooth(self, track: _Track, probabilities: np.ndarray, time_s: float) -> np.ndarray:
+    def _smooth(self, track: int, probabilities: np.ndarray, time_s: float) -> np.ndarray:
         """The track's exponential moving average, updated with this frame's probabilities. Weighting by the
         time since the last frame keeps its span in seconds whatever the frame rate (variable rates too)."""
-        if track.smoothed is None or self.settings.smoothing_s == 0:
-            track.smoothed = probabilities.astype(np.float64)
+        previous = self._smoothed.get(track)
+        if previous is None or self.settings.smoothing_s == 0:
+            average = probabilities.astype(np.float64)
         else:
-            weight = 1 - math.exp(-max(time_s - track.time_s, 0.0) / self.settings.smoothing_s)
-            track.smoothed = track.smoothed + weight * (probabilities - track.smoothed)
-        track.time_s = time_s
-        return track.smoothed
+            before, before_s = previous
+            weight = 1 - math.exp(-max(time_s - before_s, 0.0) / self.settings.smoothing_s)
+            average = before + weight * (probabilities - before)
+        self._smoothed[track] = average, time_s
+        return average
