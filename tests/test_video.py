@@ -15,7 +15,7 @@ import skimage.data
 from PIL import Image
 
 from fer_model.cli import main
-from fer_model.video import VideoSettings, analyze_video, csv_columns, frames_csv, summary
+from fer_model.video import VideoAnalyzer, VideoReader, VideoSettings, analyze_video, csv_columns, frames_csv, summary
 from fer_model.video.clips import Segment, make_clip, segment_times
 from tests.conftest import SHARED
 
@@ -104,6 +104,23 @@ def test_two_people_keep_their_track_ids(people, classifier, tmp_path):
         centres = (series.boxes[:, 0] + series.boxes[:, 2]) / 2
         assert np.all((centres >= SIZE[0] / 2) == bool(half))
         _check_segments(series, segments, [step[half] for step in plan], SIZE)
+
+
+def test_threaded_file_analysis_equals_frame_by_frame_processing(one_person, classifier):
+    """analyze_video locates, scores and classifies on separate threads: the same numbers as process() per frame."""
+    folder, _, _, result = one_person
+    analyzer = VideoAnalyzer(classifier, VideoSettings(explain=True))
+    with VideoReader(folder / "clip.mp4") as reader:
+        frames = [analyzer.process(frame.image, frame.time_s, frame.index) for frame in reader.frames()]
+    (series,) = result.tracks
+    assert [face.track for frame in frames for face in frame.faces] == [1] * len(frames)
+    np.testing.assert_allclose(series.boxes, [frame.faces[0].box for frame in frames], atol=1e-4)
+    np.testing.assert_array_equal(series.detected, [frame.faces[0].detected for frame in frames])
+    emotions = classifier.emotions
+    expected = [[frame.faces[0].probabilities[e] for e in emotions] for frame in frames]
+    # Within float noise: the threads run torch on fewer threads each, which sums the convolutions in another order.
+    np.testing.assert_allclose(series.probabilities, expected, atol=1e-4)
+    np.testing.assert_allclose(series.smoothed, [[f.faces[0].smoothed[e] for e in emotions] for f in frames], atol=1e-4)
 
 
 def test_csv_contract(one_person):

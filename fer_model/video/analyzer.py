@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ..classifier import EmotionClassifier
@@ -222,16 +223,25 @@ class VideoAnalyzer:
             self._tracks.append(_Track(self._next_id, face.box, face.landmarks, face.confidence))
             self._next_id += 1
 
-    def classify(self, located: LocatedFrame) -> FrameResult:
+    def score(self, located: LocatedFrame) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The located faces' uncalibrated logits and feature maps (:meth:`EmotionClassifier.classify`), None
+        without faces. It keeps no state, so frames may be scored on any thread, in any order."""
+        if not located.faces:
+            return None
+        crops = np.stack([face.crop for face in located.faces])
+        return self.classifier.classify(self.classifier.to_input(crops), self.settings.tta)
+
+    def classify(self, located: LocatedFrame, scores: tuple[torch.Tensor, torch.Tensor] | None = None) -> FrameResult:
         """The second half of :meth:`process`: the located faces' calibrated and smoothed probabilities, and
-        heat maps when the settings ask for them."""
+        heat maps when the settings ask for them. ``scores``: :meth:`score` of ``located`` where a caller has
+        computed it already (on another thread); frames must come in order."""
         faces, time_s = located.faces, located.time_s
         self._smoothed = {face.track: self._smoothed[face.track] for face in faces if face.track in self._smoothed}
         if not faces:
             return FrameResult(located.index, time_s, located.width, located.height, [], located.detected)
         classifier, settings = self.classifier, self.settings
         crops = np.stack([face.crop for face in faces])
-        logits, features = classifier.classify(classifier.to_input(crops), settings.tta)
+        logits, features = scores if scores is not None else self.score(located)
         probabilities = classifier.calibrate(logits)
         smoothed = np.stack(
             [self._smooth(face.track, row, time_s) for face, row in zip(faces, probabilities, strict=True)]

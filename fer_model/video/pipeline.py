@@ -2,9 +2,10 @@
 the page and the tests share. Frames stream through (read, analyse, draw, encode, forget), so memory does not
 grow with the length of the video; only the numbers per face and frame are kept.
 
-Two threads share the work, a few frames apart: one decodes and locates the faces (follow, detect, align), the
-other classifies, draws and encodes, each with half of torch's threads. On 2 cores that beats one thread
-running torch on both, which gains little on a face or two per frame.
+The work is spread over threads, each running torch on a share of its threads, a few frames apart: one
+decodes and locates the faces (follow, detect, align), two score the located crops (the network, the costly
+part, which needs no state), and the caller's thread smooths, explains, draws and encodes in frame order.
+On 2 cores that beats torch running each frame on both cores, which gains little on a face or two.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 from PIL import Image
@@ -29,6 +31,7 @@ from .writer import VideoWriter, check_video_path, staged
 
 DEFAULT_MAX_SIDE = 1280  # the annotated video's longer side at most, in pixels: encoding 4K costs more than analysis
 _AHEAD = 4  # frames located ahead of classification at most (each holds its decoded picture)
+_SCORING_THREADS = 2
 
 
 def analyze_video(
@@ -61,8 +64,8 @@ def analyze_video(
             writer = outputs.enter_context(VideoWriter(outputs.enter_context(staged(annotated)), info.frame_rate))
         analyzer, timeline = VideoAnalyzer(classifier, settings), Timeline(classifier.emotions)
         outputs.enter_context(_threads_per_stage())
-        for frame, located in outputs.enter_context(_located_ahead(reader.frames(), analyzer)):
-            result = analyzer.classify(located)
+        for frame, located, scores in outputs.enter_context(_scored_ahead(reader.frames(), analyzer)):
+            result = analyzer.classify(located, scores.result())
             timeline.add(result)
             if writer is not None:
                 writer.write(annotate_frame(_fit(frame.image, max_side), result, heatmap_opacity), frame.time_s)
@@ -73,9 +76,9 @@ def analyze_video(
 
 @contextlib.contextmanager
 def _threads_per_stage() -> Iterator[None]:
-    """Torch's threads halved while the two stages run (the setting is process-wide), then restored."""
+    """Torch's threads split between the scoring threads (the setting is process-wide), then restored."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads // 2))
+    torch.set_num_threads(max(1, threads // _SCORING_THREADS))
     try:
         yield
     finally:
@@ -83,12 +86,16 @@ def _threads_per_stage() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _located_ahead(frames: Iterable[Frame], analyzer: VideoAnalyzer) -> Iterator[Iterator[tuple[Frame, LocatedFrame]]]:
-    """The frames with their located faces, made on a worker thread up to _AHEAD frames ahead of the caller. The
-    worker's errors (an unreadable frame) are raised in the caller; leaving the block stops the worker first, so
-    the video can be closed safely."""
+def _scored_ahead(
+    frames: Iterable[Frame], analyzer: VideoAnalyzer
+) -> Iterator[Iterator[tuple[Frame, LocatedFrame, Future]]]:
+    """The frames, in order, with their located faces and the future of their scores (:meth:`VideoAnalyzer.score`),
+    located on a worker thread up to _AHEAD frames ahead of the caller and scored on _SCORING_THREADS more. The
+    worker's errors (an unreadable frame) are raised in the caller; leaving the block stops the threads first,
+    so the video can be closed safely."""
     done, stop = object(), threading.Event()
     ready: queue.Queue = queue.Queue(maxsize=_AHEAD)
+    scoring = ThreadPoolExecutor(_SCORING_THREADS, thread_name_prefix="video-score")
 
     def put(item) -> bool:
         while not stop.is_set():
@@ -102,14 +109,15 @@ def _located_ahead(frames: Iterable[Frame], analyzer: VideoAnalyzer) -> Iterator
     def work() -> None:
         try:
             for frame in frames:
-                if not put((frame, analyzer.locate(frame.image, frame.time_s, frame.index))):
+                located = analyzer.locate(frame.image, frame.time_s, frame.index)
+                if not put((frame, located, scoring.submit(analyzer.score, located))):
                     return
         except BaseException as error:  # handed to the caller, which raises it
             put(error)
         else:
             put(done)
 
-    def results() -> Iterator[tuple[Frame, LocatedFrame]]:
+    def results() -> Iterator[tuple[Frame, LocatedFrame, Future]]:
         while (item := ready.get()) is not done:
             if isinstance(item, BaseException):
                 raise item
@@ -122,6 +130,7 @@ def _located_ahead(frames: Iterable[Frame], analyzer: VideoAnalyzer) -> Iterator
     finally:
         stop.set()
         worker.join()
+        scoring.shutdown(cancel_futures=True)
 
 
 def _fit(image: Image.Image, max_side: int) -> Image.Image:
