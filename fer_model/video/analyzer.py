@@ -150,9 +150,11 @@ class VideoAnalyzer:
     """Tracks and classifies the faces of one video or live stream, frame by frame (:meth:`process`).
 
     ``process`` is :meth:`locate` (follow, detect, align: the tracks) then :meth:`classify` (probabilities,
-    smoothing, heat maps), which a caller may run on two threads, one frame apart: the tracks never depend on
-    the classification. Each half must see the frames in order, so each stream needs its own analyzer; the
-    classifier may be shared between analyzers. ``classifier``: None uses the shipped weights.
+    smoothing, heat maps). The tracks never depend on the classification, and the network's part of it,
+    :meth:`score`, keeps no state, so a caller may locate on one thread, score on others and classify on a
+    third, a few frames apart. ``locate`` and ``classify`` must each see the frames in order, so each stream
+    needs its own analyzer; the classifier may be shared between analyzers. ``classifier``: None uses the
+    shipped weights.
     """
 
     def __init__(self, classifier: EmotionClassifier | None = None, settings: VideoSettings = _DEFAULTS):
