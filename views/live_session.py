@@ -2,8 +2,8 @@
 with the current reading per person in a panel beside the picture, redrawn on every frame.
 
 The reading is drawn into the returned video rather than shown as page elements: each Streamlit rerun that
-redraws page elements stalls the stream (with Chromium on the same 2 cores, a redraw once a second cost 4-7
-camera frames each time, 11 frames/s returned instead of 15), and the video carries a new reading per frame.
+redraws page elements stalls the stream (with Chromium on the same 2 cores, a redraw once a second let 11 of
+the camera's 15 frames/s through), and the video carries a new reading per frame.
 
 streamlit-webrtc calls :meth:`LiveSession.callback` with ``av.VideoFrame`` s on a worker thread; the page reads
 :meth:`LiveSession.snapshot` from the script thread. Everything they share sits behind one lock. No Streamlit

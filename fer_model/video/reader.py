@@ -294,8 +294,7 @@ def _stated_duration(container, stream) -> float | None:
 
 
 def rgb_image(frame: av.VideoFrame) -> Image.Image:
-    """The frame as an RGB PIL image. PyAV's own ``to_image`` copies the pixels row by row: 2 ms for 640x480
-    against 0.25 ms this way."""
+    """The frame as an RGB PIL image (PyAV's own ``to_image`` copies the pixels row by row; this copies once)."""
     return Image.fromarray(frame.to_ndarray(format="rgb24"))
 
 
