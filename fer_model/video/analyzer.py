@@ -242,7 +242,6 @@ class VideoAnalyzer:
         if not faces:
             return FrameResult(located.index, time_s, located.width, located.height, [], located.detected)
         classifier, settings = self.classifier, self.settings
-        crops = np.stack([face.crop for face in faces])
         logits, features = scores if scores is not None else self.score(located)
         probabilities = classifier.calibrate(logits)
         smoothed = np.stack(
@@ -250,7 +249,9 @@ class VideoAnalyzer:
         )
         tops = [classifier.emotions[int(np.argmax(row))] for row in smoothed]
         maps = (
-            heatmaps(classifier, crops, tops, settings.cam_method, features) if settings.explain else [None] * len(tops)
+            heatmaps(classifier, np.stack([face.crop for face in faces]), tops, settings.cam_method, features)
+            if settings.explain
+            else [None] * len(tops)
         )
         emotions = classifier.emotions
         tracked = [
