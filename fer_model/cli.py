@@ -33,6 +33,7 @@ def _train(args: argparse.Namespace) -> int:
         augment=AUGMENTATIONS[args.augment],
         balanced=args.prior == "balanced",
         init=args.init,
+        swa=args.swa,
     )
     train(args.data, args.out, config, resume=args.resume)
     return 0
@@ -135,6 +136,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default=defaults.device)
     train.add_argument("--init", metavar="WEIGHTS", help="warm start (fine-tune) from this weights file")
+    train.add_argument(
+        "--swa", action="store_true", help="constant --lr; ship the average of every epoch's weights (after --init)"
+    )
     train.add_argument("--equalize", action="store_true", help="histogram-equalise every crop, here and at inference")
     train.add_argument(
         "--realign", action="store_true", help="re-frame the train faces from MTCNN landmarks as photos are framed"

@@ -48,6 +48,30 @@ def test_resume_continues_where_training_stopped(tmp_path, monkeypatch):
     assert [row["epoch"] for row in rows] == [1, 2, 3]
 
 
+def test_swa_ships_the_mean_of_the_weights_at_each_epochs_end(tmp_path, monkeypatch):
+    data = tmp_path / "fer.zip"
+    write_kaggle_zip(data, count=40)
+    epoch_ends = []
+    real_epoch = training.train_one_epoch
+
+    def recording_epoch(classifier, *args):
+        result = real_epoch(classifier, *args)
+        epoch_ends.append({name: value.clone() for name, value in classifier.model.state_dict().items()})
+        return result
+
+    monkeypatch.setattr(training, "train_one_epoch", recording_epoch)
+    config = TrainConfig(epochs=3, batch_size=16, model=TINY, swa=True, peak_lr=0.05, precision="fp32")
+    shipped = _weights(train(data, tmp_path / "run", config))
+
+    assert len(epoch_ends) == 3
+    for name, tensor in shipped.items():
+        if tensor.is_floating_point():
+            torch.testing.assert_close(tensor, torch.stack([end[name] for end in epoch_ends]).mean(0), msg=name)
+    assert not torch.equal(shipped["features.stage1.0.weight"], epoch_ends[-1]["features.stage1.0.weight"])
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [row["lr"] for row in rows] == [0.05] * 3
+
+
 @pytest.mark.shared
 def test_short_real_run_beats_chance(fer2013_zip, tmp_path):
     """4 epochs on 6,000 real train images; the most frequent class alone scores 24.9% on PublicTest."""

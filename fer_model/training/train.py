@@ -2,7 +2,9 @@
 
 The whole data set lives in memory as one uint8 tensor; each batch is augmented as a tensor
 (``augment.py``). SGD with Nesterov momentum under a one-cycle schedule, label smoothing and an
-exponential moving average (EMA) of the weights, which is what gets evaluated and shipped. Every
+exponential moving average (EMA) of the weights, which is what gets evaluated and shipped. With
+``swa`` (stochastic weight averaging, Izmailov et al. 2018; meant for a warm start) the learning rate
+stays at ``peak_lr`` and the shipped weights are the equal average of those at each epoch's end. Every
 epoch appends one JSON line to ``metrics.jsonl`` and writes ``checkpoint.pt``; ``resume=True``
 continues from it. ``init`` warm-starts from a weights file (fine-tuning). At the end vector scaling is
 fitted on the validation split and the EMA weights are written as ``emotion_cnn.safetensors`` with
@@ -52,6 +54,7 @@ class TrainConfig:
     realign: bool = False  # re-frame the train faces from MTCNN's landmarks, as the photo pipeline does (realign.py)
     balanced: bool = True  # calibrate for equal class priors rather than FER2013's (see metrics.balanced_bias)
     init: str | None = None  # warm start from this weights file (its network shape replaces ``model``)
+    swa: bool = False  # constant learning rate; ship the average of the weights at each epoch's end, not the EMA
     limit_train: int | None = None  # use only the first N (shuffled) train images, for quick runs
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -98,7 +101,8 @@ def cpu_model() -> str:
 def train_one_epoch(
     classifier, ema, optimizer, scheduler, images, labels, config: TrainConfig, generator, bfloat16, epoch: int
 ):
-    """One pass over the uint8 (N, 1, 48, 48) ``images``, preprocessed by ``classifier`` as at inference."""
+    """One pass over the uint8 (N, 1, 48, 48) ``images``, preprocessed by ``classifier`` as at inference;
+    ``ema`` (None with SWA) averages the weights after every step."""
     model = classifier.model
     device = next(model.parameters()).device
     model.train()
@@ -120,7 +124,8 @@ def train_one_epoch(
         loss.backward()
         optimizer.step()
         scheduler.step()
-        ema.update_parameters(model)
+        if ema is not None:
+            ema.update_parameters(model)
         total_loss += loss.item() * len(index)
         correct += (logits.argmax(1) == target).sum().item()
         seen += len(index)
@@ -160,20 +165,24 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
     model = model.to(device, memory_format=torch.channels_last)
     meta = ModelMeta(equalize=config.equalize, config=asdict(model.config))
     classifier = EmotionClassifier(model, meta)  # its preprocessing is the one training uses
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=config.peak_lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay
     )
-    steps_per_epoch = len(train_labels) // config.batch_size + 1
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.peak_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch, pct_start=0.2
-    )
+    if config.swa:  # batch-norm statistics are averaged too (use_buffers), so no pass to recompute them
+        average = AveragedModel(model, use_buffers=True)
+        scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    else:
+        average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+        steps_per_epoch = len(train_labels) // config.batch_size + 1
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.peak_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch, pct_start=0.2
+        )
     checkpoint_path, metrics_path = out / "checkpoint.pt", out / "metrics.jsonl"
     start_epoch, train_seconds = 1, 0.0
     if resume and checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
+        average.load_state_dict(state["average"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"].cpu())
@@ -185,12 +194,15 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
 
     for epoch in range(start_epoch, config.epochs + 1):
         started = time.perf_counter()
+        ema = None if config.swa else average
         loss, accuracy, seen = train_one_epoch(
             classifier, ema, optimizer, scheduler, train_images, train_labels, config, generator, bfloat16, epoch
         )
+        if config.swa:
+            average.update_parameters(model)
         seconds = time.perf_counter() - started
         train_seconds += seconds
-        val_logits = validation_logits(EmotionClassifier(ema.module, meta), val_images)
+        val_logits = validation_logits(EmotionClassifier(average.module, meta), val_images)
         val_accuracy = (val_logits.argmax(1) == val_labels).float().mean().item()
         val_loss = F.cross_entropy(val_logits, val_labels).item()
         row = {
@@ -209,7 +221,7 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
         torch.save(
             {
                 "model": model.state_dict(),
-                "ema": ema.state_dict(),
+                "average": average.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "generator": generator.get_state(),
@@ -222,7 +234,7 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
         )
         checkpoint_path.with_suffix(".tmp").replace(checkpoint_path)
 
-    final = ema.module.eval().to("cpu", memory_format=torch.contiguous_format)
+    final = average.module.eval().to("cpu", memory_format=torch.contiguous_format)
     val_logits = validation_logits(EmotionClassifier(final, meta), val_images)
     logit_scale, logit_bias = fit_logit_scaling(val_logits, val_labels)
     if config.balanced:
