@@ -125,3 +125,10 @@ def test_precision_auto_uses_bf16_only_where_the_cpu_has_it(monkeypatch):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA device"):
             training.choose_device_and_precision(TrainConfig(device="cuda"))
+
+
+def test_cpu_model_names_the_vector_instructions_torch_uses(monkeypatch):
+    monkeypatch.setattr(training, "_cpu_has_native_bf16", lambda: True)
+    assert training.cpu_model().endswith(f" ({torch.backends.cpu.get_cpu_capability()}, native bf16)")
+    monkeypatch.setattr(training, "_cpu_has_native_bf16", lambda: False)
+    assert training.cpu_model().endswith(f" ({torch.backends.cpu.get_cpu_capability()})")
