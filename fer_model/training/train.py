@@ -7,7 +7,7 @@ exponential moving average (EMA) of the weights, which is what gets evaluated an
 stays at ``peak_lr`` and the shipped weights are the equal average of those at each epoch's end. Every
 epoch appends one JSON line to ``metrics.jsonl`` and writes ``checkpoint.pt``; ``resume=True``
 continues from it. ``init`` warm-starts from a weights file (fine-tuning). At the end vector scaling is
-fitted on the validation split and the EMA weights are written as ``emotion_cnn.safetensors`` with
+fitted on the validation split and the averaged weights are written as ``emotion_cnn.safetensors`` with
 their metadata, which includes the preprocessing the network was trained with.
 
 Precision: bfloat16 autocast is 2-3x faster where the CPU computes bf16 natively (AVX512-BF16 or
@@ -195,9 +195,9 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
     elif metrics_path.exists():
         metrics_path.unlink()
 
+    ema = None if config.swa else average  # the average train_one_epoch updates after every step
     for epoch in range(start_epoch, config.epochs + 1):
         started = time.perf_counter()
-        ema = None if config.swa else average
         loss, accuracy, seen = train_one_epoch(
             classifier, ema, optimizer, scheduler, train_images, train_labels, config, generator, bfloat16, epoch
         )
