@@ -171,11 +171,13 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
     optimizer = torch.optim.SGD(
         model.parameters(), lr=config.peak_lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay
     )
-    if config.swa:  # batch-norm statistics are averaged too (use_buffers), so no pass to recompute them
-        average = AveragedModel(model, use_buffers=True)
+    # SWA: an equal average (multi_avg_fn None). Batch-norm statistics are averaged too (use_buffers): no pass
+    # over the data to recompute them.
+    multi_avg_fn = None if config.swa else get_ema_multi_avg_fn(config.ema_decay)
+    average = AveragedModel(model, multi_avg_fn=multi_avg_fn, use_buffers=True)
+    if config.swa:
         scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
     else:
-        average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
         steps_per_epoch = len(train_labels) // config.batch_size + 1
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=config.peak_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch, pct_start=0.2
