@@ -1,6 +1,6 @@
 """The whole photo pipeline on real photos with known expressions, and the `fer` package beside it.
 
-    python -m benchmarks.realphotos [--data DIR] [--weights FILE] [--json OUT] [--no-peer]
+    python -m benchmarks.realphotos [--data DIR] [--weights FILE] [--json OUT] [--no-peer] [--pyramid-factor F]
 
 ``--data`` is a folder of ``<emotion>/`` subfolders of photos (default ../shared/realphotos/taiwan-dev).
 Every photo goes through ``analyze`` with the app's settings and test-time procedure (detection,
@@ -9,6 +9,8 @@ The largest face of each photo is scored; a photo with no face counts as wrong. 
 macro-F1, per-class recall, the confusion matrix (rows = truth, last column "no face") and the ECE of
 the top probability. The `fer` package (../shared/peers/fer) runs on the same files in its own
 virtualenv, scored the same way; its column is skipped with the reason when its venv cannot be built.
+``--pyramid-factor`` changes MTCNN's image pyramid (our column only), to see what a detection setting does to
+accuracy through the landmarks it finds.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tqdm import tqdm
 
 from benchmarks.harness import SHARED, cpu_model
 from fer_model import DEFAULT_WEIGHTS, ImageError, analyze, load_classifier
+from fer_model.faces import DetectionSettings
 from fer_model.metrics import expected_calibration_error
 
 DEFAULT_DATA = SHARED / "realphotos" / "taiwan-dev"
@@ -68,13 +71,13 @@ def score(labels: np.ndarray, probabilities: np.ndarray, emotions: tuple[str, ..
     }
 
 
-def ours(photos: list[tuple[Path, int]], weights: Path) -> np.ndarray:
+def ours(photos: list[tuple[Path, int]], weights: Path, settings: DetectionSettings | None = None) -> np.ndarray:
     """Calibrated probabilities (N, C) of the largest face of each photo; NaN rows where none was found."""
     classifier = load_classifier(weights)
     rows = np.full((len(photos), len(classifier.emotions)), np.nan, dtype=np.float32)
     for row, (path, _) in enumerate(tqdm(photos, desc="ours", unit="photo", disable=None)):
         try:
-            faces = analyze(path, classifier, explain=False).faces
+            faces = analyze(path, classifier, settings=settings or DetectionSettings(), explain=False).faces
         except ImageError as error:
             print(f"{path}: {error}", file=sys.stderr)
             continue
@@ -147,6 +150,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--no-peer", action="store_true", help="skip the `fer` package column")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument(
+        "--pyramid-factor",
+        type=float,
+        default=DetectionSettings().pyramid_factor,
+        help="MTCNN's image pyramid step, ours only (default: the app's)",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         raise SystemExit(f"error: {args.data} is not a folder")
@@ -154,17 +163,20 @@ def main(argv: list[str] | None = None) -> None:
     emotions = load_classifier(args.weights).emotions
     photos = labelled_photos(args.data, emotions)
     labels = np.array([label for _, label in photos])
-    results = {"ours": score(labels, ours(photos, args.weights), emotions)}
+    settings = DetectionSettings(pyramid_factor=args.pyramid_factor)
+    results = {"ours": score(labels, ours(photos, args.weights, settings), emotions)}
     if not args.no_peer:
         try:
             results["fer package"] = score(labels, fer_package(photos, emotions), emotions)
         except (RuntimeError, subprocess.CalledProcessError) as error:
             print(f"`fer` package column skipped: {error}", file=sys.stderr)
-    print(f"{len(photos)} photos in {args.data}, weights {args.weights}, CPU {cpu_model()}\n")
+    setup = f"weights {args.weights}, pyramid factor {args.pyramid_factor}, CPU {cpu_model()}"
+    print(f"{len(photos)} photos in {args.data}, {setup}\n")
     print(to_markdown(results, emotions))
     print("\nOurs, confusion matrix:\n" + confusion_markdown(results["ours"], emotions))
     if args.json:
-        record = {"data": str(args.data), "weights": str(args.weights), "cpu": cpu_model(), "results": results}
+        record = {"data": str(args.data), "weights": str(args.weights), "pyramid_factor": args.pyramid_factor}
+        record |= {"cpu": cpu_model(), "results": results}
         args.json.write_text(json.dumps(record, indent=2) + "\n")
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m fer_model train|evaluate|calibrate|predict``."""
+"""Command line: ``python -m fer_model train|evaluate|calibrate|interpolate|predict|video|batch``."""
 
 from __future__ import annotations
 
@@ -55,6 +55,16 @@ def _calibrate(args: argparse.Namespace) -> int:
     out = args.out or args.weights
     meta = calibrate(args.weights, args.data, usage=args.usage, out=out, balanced=args.prior == "balanced")
     print(f"vector scaling written to {out}")
+    for name, values in (("scale", meta.logit_scale), ("bias", meta.logit_bias)):
+        print(f"{name:<6}" + " ".join(f"{value:+.3f}" for value in values))
+    return 0
+
+
+def _interpolate(args: argparse.Namespace) -> int:
+    from .training.interpolate import interpolate
+
+    meta = interpolate(args.start, args.end, args.alpha, args.data, args.out, balanced=args.prior == "balanced")
+    print(f"{1 - args.alpha:g} x {args.start} + {args.alpha:g} x {args.end}, calibrated, written to {args.out}")
     for name, values in (("scale", meta.logit_scale), ("bias", meta.logit_bias)):
         print(f"{name:<6}" + " ".join(f"{value:+.3f}" for value in values))
     return 0
@@ -180,6 +190,19 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="probabilities for equal class priors, or for the class frequencies of the split fitted on",
     )
     calibrate.set_defaults(run=_calibrate)
+
+    interpolate = commands.add_parser(
+        "interpolate",
+        help="mix a network and a fine-tune of it in weight space, then calibrate",
+        formatter_class=formatter,
+    )
+    interpolate.add_argument("start", help="weights file: the network before fine-tuning")
+    interpolate.add_argument("end", help="weights file: the fine-tuned network")
+    interpolate.add_argument("--alpha", type=float, required=True, help="share of END, in [0, 1]")
+    interpolate.add_argument("--data", required=True, help="Kaggle zip/folder: the calibration is fitted on test/")
+    interpolate.add_argument("--out", required=True, help="weights file to write")
+    interpolate.add_argument("--prior", choices=("balanced", "split"), default="balanced", help="as for calibrate")
+    interpolate.set_defaults(run=_interpolate)
 
     detection = DetectionSettings()
     predict = commands.add_parser(

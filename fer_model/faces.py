@@ -53,6 +53,8 @@ class DetectionSettings:
     min_face_size: int = 20
     min_face_fraction: float = 0.04
     max_detect_side: int = 640
+    # MTCNN's image pyramid: each scale is this times the one before (MTCNN's own default: 0.709).
+    pyramid_factor: float = 0.709
 
 
 @dataclass(frozen=True)
@@ -76,14 +78,18 @@ def detect_faces(photo: Image.Image, settings: DetectionSettings = DetectionSett
     small = photo if scale == 1.0 else photo.resize(small_size, reducing_gap=2.0)
     min_face = max(settings.min_face_size, settings.min_face_fraction * min(width, height))
     thresholds = (*settings.proposal_thresholds, settings.threshold)
-    faces = _detect(small, photo.size, min_face, thresholds)
+    faces = _detect(small, photo.size, min_face, thresholds, settings.pyramid_factor)
     if not faces and min_face > settings.min_face_size:
-        faces = _detect(small, photo.size, settings.min_face_size, thresholds)
+        faces = _detect(small, photo.size, settings.min_face_size, thresholds, settings.pyramid_factor)
     return faces
 
 
 def _detect(
-    small: Image.Image, size: tuple[int, int], min_face: float, thresholds: tuple[float, float, float]
+    small: Image.Image,
+    size: tuple[int, int],
+    min_face: float,
+    thresholds: tuple[float, float, float],
+    pyramid_factor: float,
 ) -> list[DetectedFace]:
     """MTCNN on ``small``, the photo of ``size`` (w, h) scaled down; results in photo pixels, faces >= ``min_face``."""
     width, height = size
@@ -95,7 +101,7 @@ def _detect(
     # MTCNN permutes its (H, W, 3) input to (3, H, W). Given a view of a (3, H, W)-contiguous tensor, that
     # permute yields contiguous planes, on which resizing its hundreds of candidate crops is faster; same result.
     pixels = torch.from_numpy(np.array(small)).permute(2, 0, 1).float().contiguous().permute(1, 2, 0)
-    boxes, confidences, landmarks = mtcnn(thresholds, min_size).detect(pixels, landmarks=True)
+    boxes, confidences, landmarks = mtcnn(thresholds, min_size, pyramid_factor).detect(pixels, landmarks=True)
     if boxes is None:
         return []
     # facenet-pytorch returns object arrays with numpy 2; scale back to photo pixels.
@@ -111,10 +117,14 @@ def _detect(
 
 
 @functools.lru_cache(maxsize=32)
-def mtcnn(thresholds: tuple[float, float, float], min_face_size: int) -> MTCNN:
+def mtcnn(thresholds: tuple[float, float, float], min_face_size: int, pyramid_factor: float = 0.709) -> MTCNN:
     """One detector per setting (its weights ship in the facenet-pytorch wheel; nothing downloads)."""
     detector = MTCNN(
-        keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds), device=torch.device("cpu")
+        keep_all=True,
+        min_face_size=min_face_size,
+        thresholds=list(thresholds),
+        factor=pyramid_factor,
+        device=torch.device("cpu"),
     )
     # Channels-last weights make every layer's output channels-last, where max-pooling is vectorised: the
     # first stage's pooling over the whole pyramid was the largest single cost (benchmarks.profile_analyze).

@@ -42,9 +42,8 @@ def test_detection_equals_mtcnn_on_the_plain_image(photos):
     settings = DetectionSettings(max_detect_side=max(photo.size))  # no downscaling: both see the same pixels
     faces = detect_faces(photo, settings)
     min_face = round(settings.min_face_fraction * min(photo.size)) // 4 * 4
-    boxes, scores, landmarks = mtcnn((*settings.proposal_thresholds, settings.threshold), min_face).detect(
-        photo, landmarks=True
-    )
+    thresholds = (*settings.proposal_thresholds, settings.threshold)
+    boxes, scores, landmarks = mtcnn(thresholds, min_face, settings.pyramid_factor).detect(photo, landmarks=True)
     order = np.argsort([box[0] + box[2] for box in boxes])
     assert len(faces) == len(boxes) == 6
     np.testing.assert_array_equal([face.box for face in faces], np.asarray(boxes, dtype=np.float64)[order])
