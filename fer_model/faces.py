@@ -31,6 +31,8 @@ _FER2013_LANDMARKS = np.array([[15.0, 19.1], [33.0, 19.1], [24.0, 29.4], [16.5, 
 FRAMING_ZOOM = 1.3
 # Supersampling for the warp: bilinear sampling of a large face straight to 48x48 would alias.
 _SUPERSAMPLE = 4
+# MTCNN's image pyramid: each scale searched is this times the one before (MTCNN's own default).
+_PYRAMID_FACTOR = 0.709
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,8 @@ class DetectionSettings:
     min_face_size: int = 20
     min_face_fraction: float = 0.04
     max_detect_side: int = 640
-    # MTCNN's image pyramid: each scale is this times the one before (MTCNN's own default: 0.709).
-    pyramid_factor: float = 0.709
+    # Coarser pyramids (smaller factors) are faster but move the landmarks (benchmarks.detection).
+    pyramid_factor: float = _PYRAMID_FACTOR
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def _detect(
 
 
 @functools.lru_cache(maxsize=32)
-def mtcnn(thresholds: tuple[float, float, float], min_face_size: int, pyramid_factor: float = 0.709) -> MTCNN:
+def mtcnn(thresholds: tuple[float, float, float], min_face_size: int, pyramid_factor: float = _PYRAMID_FACTOR) -> MTCNN:
     """One detector per setting (its weights ship in the facenet-pytorch wheel; nothing downloads)."""
     detector = MTCNN(
         keep_all=True,
