@@ -1,16 +1,21 @@
 """The whole photo pipeline on real photos with known expressions, and the `fer` package beside it.
 
     python -m benchmarks.realphotos [--data DIR] [--weights FILE] [--json OUT] [--no-peer] [--pyramid-factor F]
+                                    [--baseline EARLIER.json]
 
 ``--data`` is a folder of ``<emotion>/`` subfolders of photos (default ../shared/realphotos/taiwan-dev).
 Every photo goes through ``analyze`` with the app's settings and test-time procedure (detection,
 alignment, flip-averaged calibrated probabilities; heat maps off, they do not change probabilities).
 The largest face of each photo is scored; a photo with no face counts as wrong. Reports accuracy,
 macro-F1, per-class recall, the confusion matrix (rows = truth, last column "no face") and the ECE of
-the top probability. The `fer` package (../shared/peers/fer) runs on the same files in its own
-virtualenv, scored the same way; its column is skipped with the reason when its venv cannot be built.
+the top probability, with 95% intervals for accuracy and macro-F1 from resampling the photos (how much
+the figures would move on another draw of photos like these). The `fer` package (../shared/peers/fer) runs
+on the same files in its own virtualenv, scored the same way; its column is skipped with the reason when
+its venv cannot be built.
 ``--pyramid-factor`` changes MTCNN's image pyramid (our column only), to see what a detection setting does to
-accuracy through the landmarks it finds.
+accuracy through the landmarks it finds. ``--baseline`` compares with an earlier run's JSON on the same
+photos, photo by photo: the accuracy difference with its 95% interval (paired resampling), and how many
+photos only one of the two gets right.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ def labelled_photos(folder: Path, emotions: tuple[str, ...]) -> list[tuple[Path,
 def score(labels: np.ndarray, probabilities: np.ndarray, emotions: tuple[str, ...]) -> dict:
     """Metrics for photos with ``labels`` (N,) and ``probabilities`` (N, C); a row of NaN means no face."""
     found = ~np.isnan(probabilities).any(axis=1)
-    predicted = np.where(found, np.nan_to_num(probabilities).argmax(axis=1), len(emotions))  # C = "no face"
+    predicted = predicted_classes(probabilities)
     classes = list(range(len(emotions)))
     confusion = confusion_matrix(labels, predicted, labels=[*classes, len(emotions)])[: len(emotions)]
     recall = confusion.diagonal() / confusion.sum(axis=1).clip(min=1)
@@ -68,7 +73,66 @@ def score(labels: np.ndarray, probabilities: np.ndarray, emotions: tuple[str, ..
         "ece": expected_calibration_error(probabilities[found], labels[found]) if found.any() else None,
         "no_face": int((~found).sum()),
         "confusion": confusion.tolist(),
+        "predicted": predicted.tolist(),  # per photo; C = no face
+    } | intervals(labels, predicted, classes)
+
+
+def predicted_classes(probabilities: np.ndarray) -> np.ndarray:
+    """The top class of each row (N,); C (one past the last emotion) where the row is NaN (no face)."""
+    found = ~np.isnan(probabilities).any(axis=1)
+    return np.where(found, np.nan_to_num(probabilities).argmax(axis=1), probabilities.shape[1])
+
+
+def intervals(labels: np.ndarray, predicted: np.ndarray, classes: list[int], rounds: int = 2000, seed: int = 0) -> dict:
+    """95% bootstrap intervals (resampling photos) of accuracy and macro-F1 (over ``classes``) of ``predicted``."""
+    picks = np.random.default_rng(seed).integers(0, len(labels), (rounds, len(labels)))
+    truth, guess = labels[picks], predicted[picks]
+    accuracy = (truth == guess).mean(axis=1)
+    # Per round and class: F1 = 2 TP / (true + predicted); 0 where a class is absent from both, as sklearn's
+    # zero_division=0 gives.
+    width = max(int(truth.max()), int(guess.max()), max(classes)) + 1
+    offsets = np.arange(rounds)[:, None] * width
+
+    def counts(values, keep=None):
+        index = (offsets + values)[keep] if keep is not None else (offsets + values).ravel()
+        return np.bincount(index, minlength=rounds * width).reshape(rounds, width)[:, classes]
+
+    true_positives, support, chosen = counts(truth, truth == guess), counts(truth), counts(guess)
+    f1 = np.divide(2 * true_positives, support + chosen, out=np.zeros(true_positives.shape), where=support + chosen > 0)
+    return {
+        "accuracy_95": [float(v) for v in np.percentile(accuracy, [2.5, 97.5])],
+        "macro_f1_95": [float(v) for v in np.percentile(f1.mean(axis=1), [2.5, 97.5])],
     }
+
+
+def paired_difference(
+    labels: np.ndarray, predicted: np.ndarray, baseline: np.ndarray, rounds: int = 2000, seed: int = 0
+) -> dict:
+    """Accuracy of ``predicted`` minus ``baseline`` (classes of the same photos) with a 95% interval from
+    resampling the photos (both runs resampled together), and the photos only one of them gets right."""
+    right, right_before = predicted == labels, baseline == labels
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(labels), (rounds, len(labels)))
+    differences = right[picks].mean(axis=1) - right_before[picks].mean(axis=1)
+    return {
+        "accuracy_difference": float(right.mean() - right_before.mean()),
+        "difference_95": [float(v) for v in np.percentile(differences, [2.5, 97.5])],
+        "right_only_here": int((right & ~right_before).sum()),
+        "right_only_in_baseline": int((~right & right_before).sum()),
+    }
+
+
+def baseline_predictions(path: Path, photos: list[str]) -> np.ndarray:
+    """Our predicted classes in an earlier ``--json`` of this benchmark, in the order of ``photos``."""
+    record = json.loads(path.read_text())
+    if "photos" not in record:
+        raise SystemExit(f"{path}: no per-photo predictions in it (written before they were stored); run it again")
+    earlier = dict(zip(record["photos"], record["results"]["ours"]["predicted"], strict=True))
+    missing = [photo for photo in photos if photo not in earlier]
+    if missing or len(earlier) != len(photos):
+        counts = f"{len(earlier)} there, {len(photos)} here, {len(missing)} of these missing there"
+        raise SystemExit(f"{path}: not the same photos ({counts})")
+    return np.array([earlier[photo] for photo in photos])
 
 
 def ours(photos: list[tuple[Path, int]], weights: Path, settings: DetectionSettings | None = None) -> np.ndarray:
@@ -125,7 +189,9 @@ def to_markdown(results: dict[str, dict], emotions: tuple[str, ...]) -> str:
         lines.append(f"| {label} | " + " | ".join(values) + " |")
 
     row("accuracy", [f"{r['accuracy']:.1%}" for r in results.values()])
+    row("accuracy, 95% interval", ["{:.1%} - {:.1%}".format(*r["accuracy_95"]) for r in results.values()])
     row("macro-F1", [f"{r['macro_f1']:.3f}" for r in results.values()])
+    row("macro-F1, 95% interval", ["{:.3f} - {:.3f}".format(*r["macro_f1_95"]) for r in results.values()])
     for emotion in emotions:
         row(f"recall {emotion}", [f"{r['recall'][emotion]:.1%}" for r in results.values()])
     row("ECE of top probability", [f"{r['ece']:.1%}" if r["ece"] is not None else "-" for r in results.values()])
@@ -156,12 +222,15 @@ def main(argv: list[str] | None = None) -> None:
         default=DetectionSettings().pyramid_factor,
         help="MTCNN's image pyramid step, ours only (default: the app's)",
     )
+    parser.add_argument("--baseline", type=Path, help="an earlier --json of this benchmark to compare ours with")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         raise SystemExit(f"error: {args.data} is not a folder")
     torch.set_num_threads(args.threads)
     emotions = load_classifier(args.weights).emotions
     photos = labelled_photos(args.data, emotions)
+    names = [path.relative_to(args.data).as_posix() for path, _ in photos]
+    before = baseline_predictions(args.baseline, names) if args.baseline else None
     labels = np.array([label for _, label in photos])
     settings = DetectionSettings(pyramid_factor=args.pyramid_factor)
     results = {"ours": score(labels, ours(photos, args.weights, settings), emotions)}
@@ -174,9 +243,20 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(photos)} photos in {args.data}, {setup}\n")
     print(to_markdown(results, emotions))
     print("\nOurs, confusion matrix:\n" + confusion_markdown(results["ours"], emotions))
+    comparison = None
+    if before is not None:
+        comparison = paired_difference(labels, np.array(results["ours"]["predicted"]), before)
+        print(
+            f"\nAgainst {args.baseline}: accuracy {comparison['accuracy_difference']:+.1%} "
+            "(95% interval {:+.1%} to {:+.1%}); ".format(*comparison["difference_95"])
+            + f"right only here: {comparison['right_only_here']} photos, "
+            f"only there: {comparison['right_only_in_baseline']}"
+        )
     if args.json:
         record = {"data": str(args.data), "weights": str(args.weights), "pyramid_factor": args.pyramid_factor}
-        record |= {"cpu": cpu_model(), "results": results}
+        record |= {"cpu": cpu_model(), "photos": names, "results": results}
+        if comparison is not None:
+            record["baseline"] = {"file": str(args.baseline)} | comparison
         args.json.write_text(json.dumps(record, indent=2) + "\n")
 
 

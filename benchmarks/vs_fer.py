@@ -7,7 +7,9 @@ For kate.jpg, multiface.jpg (../shared/photos) and skimage's astronaut: the medi
 on the same decoded photo (no heat maps), in its own virtualenv as a subprocess (../shared/peers/fer).
 The two sides alternate: each round times ours ``--repeats`` times, then the peer ``--repeats`` times,
 each side warmed up first; the medians are over all rounds. The ratio ours / fer is what to compare
-across machines: the absolute times depend on the CPU, which is printed with them.
+across machines: the absolute times depend on the CPU, which is printed with them. Our time is also split
+into its stages (``analyze``'s own timings, medians of the same runs): detection with alignment,
+classification, heat maps.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import torch
 from benchmarks.harness import PHOTOS_DIR, cpu_model, photos, time_ms
 from benchmarks.realphotos import PEER_DIR, peer_python
 from fer_model import analyze, load_classifier
+
+_STAGES = ("detect", "classify", "explain")
 
 
 def _peer_medians(python: str, paths: dict[str, Path], repeats: int) -> dict[str, dict]:
@@ -46,12 +50,19 @@ def benchmark(repeats: int, rounds: int) -> list[dict]:
         paths["astronaut"] = Path(folder) / "astronaut.png"
         decoded["astronaut"].save(paths["astronaut"])
         ours = {name: [] for name in decoded}
+        stages = {name: {stage: [] for stage in _STAGES} for name in decoded}
         peer = {name: [] for name in decoded}
         faces = {}
+
+        def run(name, photo):
+            result = analyze(photo, classifier)
+            faces[name] = len(result.faces)
+            for stage in _STAGES:
+                stages[name][stage].append(result.timings_ms[stage])
+
         for _ in range(rounds):
             for name, photo in decoded.items():
-                faces[name] = len(analyze(photo, classifier).faces)
-                ours[name].append(time_ms(lambda photo=photo: analyze(photo, classifier), repeats)["median"])
+                ours[name].append(time_ms(lambda name=name, photo=photo: run(name, photo), repeats)["median"])
             for name, record in _peer_medians(python, paths, repeats).items():
                 peer[name].append(record["median_ms"])
                 faces[f"{name} (fer)"] = record["faces"]
@@ -61,6 +72,7 @@ def benchmark(repeats: int, rounds: int) -> list[dict]:
             "faces_ours": faces[name],
             "faces_fer": faces[f"{name} (fer)"],
             "ours_ms": statistics.median(ours[name]),
+            "ours_stages_ms": {stage: statistics.median(times) for stage, times in stages[name].items()},
             "fer_ms": statistics.median(peer[name]),
             "ratio": statistics.median(ours[name]) / statistics.median(peer[name]),
         }
@@ -70,13 +82,15 @@ def benchmark(repeats: int, rounds: int) -> list[dict]:
 
 def to_markdown(records: list[dict]) -> str:
     lines = [
-        "| photo | faces (ours / fer) | ours with heat maps, ms | fer, ms | ours / fer |",
-        "|---|---|---|---|---|",
+        "| photo | faces (ours / fer) | ours with heat maps, ms | of which detect / classify / heat maps | fer, ms "
+        "| ours / fer |",
+        "|---|---|---|---|---|---|",
     ]
     for r in records:
+        split = " / ".join(f"{r['ours_stages_ms'][stage]:.0f}" for stage in _STAGES)
         lines.append(
-            f"| {r['photo']} | {r['faces_ours']} / {r['faces_fer']} | {r['ours_ms']:.0f} | {r['fer_ms']:.0f} "
-            f"| {r['ratio']:.2f} |"
+            f"| {r['photo']} | {r['faces_ours']} / {r['faces_fer']} | {r['ours_ms']:.0f} | {split} "
+            f"| {r['fer_ms']:.0f} | {r['ratio']:.2f} |"
         )
     return "\n".join(lines)
 

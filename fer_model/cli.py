@@ -34,6 +34,8 @@ def _train(args: argparse.Namespace) -> int:
         balanced=args.prior == "balanced",
         init=args.init,
         swa=args.swa,
+        teacher=args.distill,
+        distill_weight=args.distill_weight,
     )
     train(args.data, args.out, config, resume=args.resume)
     return 0
@@ -148,6 +150,17 @@ def get_args_parser() -> argparse.ArgumentParser:
     train.add_argument("--init", metavar="WEIGHTS", help="warm start (fine-tune) from this weights file")
     train.add_argument(
         "--swa", action="store_true", help="constant --lr; ship the average of every epoch's weights (after --init)"
+    )
+    train.add_argument(
+        "--distill",
+        metavar="TEACHER",
+        help="also learn the test-time outputs of this weights file on the clean train faces (distillation)",
+    )
+    train.add_argument(
+        "--distill-weight",
+        type=float,
+        default=defaults.distill_weight,
+        help="share of the loss given to matching the --distill teacher",
     )
     train.add_argument("--equalize", action="store_true", help="histogram-equalise every crop, here and at inference")
     train.add_argument(

@@ -1,11 +1,14 @@
-"""The real-photo benchmark: its scoring on hand-made answers and on a tiny folder of real photos."""
+"""The real-photo benchmark: its scoring on hand-made answers, its intervals and comparisons, and a tiny folder of
+real photos."""
+
+import json
 
 import numpy as np
 import pytest
 import skimage.data
 from PIL import Image
 
-from benchmarks.realphotos import labelled_photos, ours, score
+from benchmarks.realphotos import intervals, labelled_photos, main, ours, paired_difference, score
 from fer_model import DEFAULT_WEIGHTS
 from fer_model.constants import EMOTIONS
 
@@ -62,3 +65,47 @@ def test_shipped_weights_on_the_real_photo_development_set():
     result = score(np.array([label for _, label in photos]), ours(photos, DEFAULT_WEIGHTS), EMOTIONS)
     assert result["n"] == 598 and result["no_face"] == 0
     assert result["accuracy"] >= 0.60
+
+
+def test_intervals_are_tight_for_all_right_and_wide_for_half_right():
+    labels = np.arange(200) % 7
+    assert intervals(labels, labels, list(range(7))) == {"accuracy_95": [1.0, 1.0], "macro_f1_95": [1.0, 1.0]}
+    half_right = np.where(np.arange(200) < 100, labels, (labels + 1) % 7)
+    low, high = intervals(labels, half_right, list(range(7)))["accuracy_95"]
+    assert 0.4 < low < 0.5 < high < 0.6
+    surprise_read_as_sad = np.where(labels == 6, 5, labels)  # macro-F1 (5 + 2/3 + 0) / 7 = 0.810
+    low, high = intervals(labels, surprise_read_as_sad, list(range(7)))["macro_f1_95"]
+    assert low < 0.81 < high and high - low < 0.1
+
+
+def test_paired_difference_counts_the_photos_that_changed():
+    labels = np.zeros(100, dtype=int)
+    baseline = np.where(np.arange(100) < 60, 0, 1)  # 60 right
+    predicted = np.where((np.arange(100) < 55) | (np.arange(100) >= 90), 0, 1)  # 5 lost, 10 gained: 65 right
+    result = paired_difference(labels, predicted, baseline)
+    assert result["accuracy_difference"] == pytest.approx(0.05)
+    assert result["right_only_here"] == 10 and result["right_only_in_baseline"] == 5
+    low, high = result["difference_95"]
+    assert low < 0.05 < high
+    same = paired_difference(labels, baseline, baseline)
+    assert same["accuracy_difference"] == 0 and same["difference_95"] == [0.0, 0.0]
+
+
+def test_the_benchmark_compares_with_an_earlier_run_photo_by_photo(tmp_path, capsys):
+    data = tmp_path / "photos"
+    (data / "happy").mkdir(parents=True)
+    (data / "sad").mkdir()
+    Image.fromarray(skimage.data.astronaut()).save(data / "happy" / "astronaut.jpg")
+    Image.fromarray(np.full((200, 200, 3), 128, np.uint8)).save(data / "sad" / "grey.png")
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    main(["--data", str(data), "--no-peer", "--json", str(first)])
+    record = json.loads(first.read_text())
+    assert record["photos"] == ["happy/astronaut.jpg", "sad/grey.png"]
+    assert record["results"]["ours"]["predicted"] == [3, 7]  # happy, and no face
+    main(["--data", str(data), "--no-peer", "--json", str(second), "--baseline", str(first)])
+    assert "accuracy +0.0%" in capsys.readouterr().out
+    assert json.loads(second.read_text())["baseline"]["accuracy_difference"] == 0
+
+    (data / "sad" / "grey.png").unlink()
+    with pytest.raises(SystemExit, match="not the same photos"):
+        main(["--data", str(data), "--no-peer", "--baseline", str(first)])

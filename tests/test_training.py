@@ -1,12 +1,15 @@
 import json
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
 import torch
 
-from fer_model.model import ModelConfig, load_weights
+from fer_model.classifier import EmotionClassifier
+from fer_model.model import EmotionNet, ModelConfig, ModelMeta, load_weights, save_weights
 from fer_model.training import train as training
 from fer_model.training.augment import AugmentConfig
+from fer_model.training.dataset import load_faces
 from fer_model.training.train import TrainConfig, train
 from tests.fer_fixtures import write_kaggle_zip
 
@@ -132,3 +135,42 @@ def test_cpu_model_names_the_vector_instructions_torch_uses(monkeypatch):
     assert training.cpu_model().endswith(f" ({torch.backends.cpu.get_cpu_capability()}, native bf16)")
     monkeypatch.setattr(training, "_cpu_has_native_bf16", lambda: False)
     assert training.cpu_model().endswith(f" ({torch.backends.cpu.get_cpu_capability()})")
+
+
+def test_distillation_loss_is_zero_when_the_student_agrees_and_pulls_towards_the_teacher():
+    teacher = torch.tensor([[4.0, 1.0, 0.0, 0.0, 0.0, 0.0, -2.0]])
+    assert training.distillation_loss(teacher.clone(), teacher).item() == pytest.approx(0.0, abs=1e-6)
+    student = torch.zeros(1, 7, requires_grad=True)
+    loss = training.distillation_loss(student, teacher)
+    loss.backward()
+    assert loss.item() > 0
+    assert student.grad[0, 0] < 0 < student.grad[0, 6]  # descent raises the teacher's top class, lowers its last
+
+
+def test_distillation_makes_the_student_follow_the_teacher_rather_than_the_labels(tmp_path):
+    data = tmp_path / "fer.zip"
+    write_kaggle_zip(data, count=40)
+    # A teacher sure that every face shows surprise, whatever the label says.
+    teacher_net = EmotionNet(TINY).eval()
+    with torch.no_grad():
+        teacher_net.head[-1].weight.zero_()
+        teacher_net.head[-1].bias.copy_(torch.tensor([0.0, 0, 0, 0, 0, 0, 8]))
+    teacher = tmp_path / "teacher.safetensors"
+    save_weights(teacher_net, ModelMeta(config=asdict(TINY)), teacher)
+
+    images, labels = torch.from_numpy(load_faces(data, "train").images).unsqueeze(1), load_faces(data, "train").labels
+    config = TrainConfig(epochs=12, batch_size=8, model=TINY, peak_lr=0.05, ema_decay=0.5, precision="fp32")
+    said_surprise = {}
+    for name, weight in (("labels", 0.0), ("teacher", 1.0)):
+        student = EmotionClassifier.load(
+            train(data, tmp_path / name, replace(config, teacher=str(teacher), distill_weight=weight))
+        )
+        said_surprise[name] = (student.logits(student.to_input(images)).argmax(1) == 6).float().mean().item()
+    assert (labels == 6).mean() < 0.3
+    assert said_surprise["teacher"] > 0.9 and said_surprise["labels"] < 0.5
+    assert load_weights(tmp_path / "teacher" / "emotion_cnn.safetensors")[1].training["teacher"] == str(teacher)
+
+
+def test_a_distillation_weight_outside_0_to_1_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        train(tmp_path / "unused.zip", tmp_path / "run", TrainConfig(distill_weight=1.5))

@@ -6,7 +6,10 @@ exponential moving average (EMA) of the weights, which is what gets evaluated an
 ``swa`` (stochastic weight averaging, Izmailov et al. 2018; meant for a warm start) the learning rate
 stays at ``peak_lr`` and the shipped weights are the equal average of those at each epoch's end. Every
 epoch appends one JSON line to ``metrics.jsonl`` and writes ``checkpoint.pt``; ``resume=True``
-continues from it. ``init`` warm-starts from a weights file (fine-tuning). At the end vector scaling is
+continues from it. ``init`` warm-starts from a weights file (fine-tuning). With ``teacher`` the loss mixes
+in knowledge distillation (Hinton et al. 2015): the teacher's flip-averaged logits on each clean train face,
+computed once, are the soft target for the student's view of the augmented face, as in Noisy Student
+training (Xie et al. 2020). At the end vector scaling is
 fitted on the validation split and the averaged weights are written as ``emotion_cnn.safetensors`` with
 their metadata, which includes the preprocessing the network was trained with.
 
@@ -37,6 +40,9 @@ from .realign import realign_faces
 
 log = logging.getLogger(__name__)
 
+# Softens both distributions in the distillation loss, so the teacher's ranking of the wrong classes counts.
+DISTILL_TEMPERATURE = 2.0
+
 
 @dataclass
 class TrainConfig:
@@ -55,6 +61,8 @@ class TrainConfig:
     balanced: bool = True  # calibrate for equal class priors rather than FER2013's (see metrics.balanced_bias)
     init: str | None = None  # warm start from this weights file (its network shape replaces ``model``)
     swa: bool = False  # constant learning rate; ship the average of the weights at each epoch's end, not the EMA
+    teacher: str | None = None  # distil from this weights file (its test-time logits on the clean train faces)
+    distill_weight: float = 0.5  # share of the loss that matches the teacher; the rest is cross-entropy with labels
     limit_train: int | None = None  # use only the first N (shuffled) train images, for quick runs
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -101,11 +109,40 @@ def cpu_model() -> str:
     return f"{name} ({torch.backends.cpu.get_cpu_capability()}{bf16})"
 
 
+def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """KL divergence from the teacher's softened distribution to the student's, scaled by T^2 so that its
+    gradients keep the size of a cross-entropy's (Hinton et al. 2015); 0 when the logits agree."""
+    t = DISTILL_TEMPERATURE
+    target = F.softmax(teacher_logits / t, dim=1)
+    return F.kl_div(F.log_softmax(logits / t, dim=1), target, reduction="batchmean") * t * t
+
+
+def teacher_logits(path: str | Path, images: torch.Tensor) -> torch.Tensor:
+    """The teacher's test-time logits (flip-averaged, uncalibrated) for uint8 (N, 1, 48, 48) faces, with its
+    own preprocessing."""
+    teacher = EmotionClassifier.load(path)
+    started = time.perf_counter()
+    logits = teacher.logits(teacher.to_input(images))
+    log.info("teacher %s: logits for %d faces in %.0f s", path, len(images), time.perf_counter() - started)
+    return logits
+
+
 def train_one_epoch(
-    classifier, ema, optimizer, scheduler, images, labels, config: TrainConfig, generator, bfloat16, epoch: int
+    classifier,
+    ema,
+    optimizer,
+    scheduler,
+    images,
+    labels,
+    soft_targets,
+    config: TrainConfig,
+    generator,
+    bfloat16,
+    epoch: int,
 ):
     """One pass over the uint8 (N, 1, 48, 48) ``images``, preprocessed by ``classifier`` as at inference;
-    ``ema`` (None with SWA) averages the weights after every step."""
+    ``ema`` (None with SWA) averages the weights after every step. ``soft_targets``: the teacher's logits
+    (N, C) for distillation, or None."""
     model = classifier.model
     device = next(model.parameters()).device
     model.train()
@@ -123,6 +160,9 @@ def train_one_epoch(
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
             logits = model(batch)
         loss = F.cross_entropy(logits.float(), target, label_smoothing=config.label_smoothing)
+        if soft_targets is not None:
+            distilled = distillation_loss(logits.float(), soft_targets[index].to(device))
+            loss = (1 - config.distill_weight) * loss + config.distill_weight * distilled
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -143,6 +183,8 @@ def validation_logits(classifier: EmotionClassifier, images: torch.Tensor) -> to
 
 def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool = False) -> Path:
     """Train, checkpointing into ``out`` every epoch; returns the path of the shipped weights."""
+    if not 0.0 <= config.distill_weight <= 1.0:
+        raise ValueError(f"the distillation weight must be between 0 and 1, not {config.distill_weight}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(config.threads)
@@ -159,6 +201,7 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
         keep = keep[: config.limit_train]
         train_images, train_labels = train_images[keep], train_labels[keep]
     val_images, val_labels = _tensors(load_faces(data, "test"))
+    soft_targets = teacher_logits(config.teacher, train_images) if config.teacher else None
 
     if config.init:
         model, _ = load_weights(config.init)
@@ -201,7 +244,17 @@ def train(data: str | Path, out: str | Path, config: TrainConfig, resume: bool =
     for epoch in range(start_epoch, config.epochs + 1):
         started = time.perf_counter()
         loss, accuracy, seen = train_one_epoch(
-            classifier, ema, optimizer, scheduler, train_images, train_labels, config, generator, bfloat16, epoch
+            classifier,
+            ema,
+            optimizer,
+            scheduler,
+            train_images,
+            train_labels,
+            soft_targets,
+            config,
+            generator,
+            bfloat16,
+            epoch,
         )
         if config.swa:
             average.update_parameters(model)
