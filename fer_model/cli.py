@@ -34,6 +34,7 @@ def _train(args: argparse.Namespace) -> int:
         balanced=args.prior == "balanced",
         init=args.init,
         swa=args.swa,
+        balance_classes=args.balance_classes,
         teacher=args.distill,
         distill_weight=args.distill_weight,
     )
@@ -150,6 +151,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     train.add_argument("--init", metavar="WEIGHTS", help="warm start (fine-tune) from this weights file")
     train.add_argument(
         "--swa", action="store_true", help="constant --lr; ship the average of every epoch's weights (after --init)"
+    )
+    train.add_argument(
+        "--balance-classes",
+        action="store_true",
+        help="weight each emotion's loss by the inverse of its share of the train faces (disgust counts most)",
     )
     train.add_argument(
         "--distill",

@@ -174,3 +174,21 @@ def test_distillation_makes_the_student_follow_the_teacher_rather_than_the_label
 def test_a_distillation_weight_outside_0_to_1_is_refused(tmp_path):
     with pytest.raises(ValueError, match="between 0 and 1"):
         train(tmp_path / "unused.zip", tmp_path / "run", TrainConfig(distill_weight=1.5))
+
+
+def test_class_weights_make_every_emotion_count_alike():
+    labels = torch.tensor([3] * 25 + [1] * 2 + [0] * 13)  # happy common, disgust rare, no fear at all
+    weights = training.class_weights(labels, 7)
+    assert weights[1] > weights[0] > weights[3] and weights[2] == 0
+    per_class_total = torch.zeros(7).index_add_(0, labels, weights[labels])
+    assert torch.allclose(per_class_total[[0, 1, 3]], per_class_total[0].expand(3))
+    every_class = torch.cat([labels, torch.arange(7)])
+    assert training.class_weights(every_class, 7)[every_class].mean().item() == pytest.approx(1.0)
+
+
+def test_balanced_training_is_recorded_in_the_weights(tmp_path):
+    data = tmp_path / "fer.zip"
+    write_kaggle_zip(data, count=40)
+    config = TrainConfig(epochs=1, batch_size=16, model=TINY, precision="fp32", balance_classes=True)
+    meta = load_weights(train(data, tmp_path / "run", config))[1]
+    assert meta.training["balance_classes"] is True

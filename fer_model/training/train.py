@@ -61,6 +61,7 @@ class TrainConfig:
     balanced: bool = True  # calibrate for equal class priors rather than FER2013's (see metrics.balanced_bias)
     init: str | None = None  # warm start from this weights file (its network shape replaces ``model``)
     swa: bool = False  # constant learning rate; ship the average of the weights at each epoch's end, not the EMA
+    balance_classes: bool = False  # weight each emotion's loss by the inverse of its share of the train faces
     teacher: str | None = None  # distil from this weights file (its test-time logits on the clean train faces)
     distill_weight: float = 0.5  # share of the loss that matches the teacher; the rest is cross-entropy with labels
     limit_train: int | None = None  # use only the first N (shuffled) train images, for quick runs
@@ -109,6 +110,13 @@ def cpu_model() -> str:
     return f"{name} ({torch.backends.cpu.get_cpu_capability()}{bf16})"
 
 
+def class_weights(labels: torch.Tensor, classes: int) -> torch.Tensor:
+    """Loss weights (classes,) inversely proportional to each class's count: every class weighs the same in all,
+    and the weights average 1 over the faces when every class has some (a class with none gets 0)."""
+    counts = torch.bincount(labels, minlength=classes).float()
+    return torch.where(counts > 0, len(labels) / (classes * counts.clamp(min=1)), 0.0)
+
+
 def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
     """KL divergence from the teacher's softened distribution to the student's, scaled by T^2 so that its
     gradients keep the size of a cross-entropy's (Hinton et al. 2015); 0 when the logits agree."""
@@ -148,6 +156,7 @@ def train_one_epoch(
     model.train()
     order = torch.randperm(len(labels), generator=generator)
     total_loss, correct, seen = 0.0, 0, 0
+    weights = class_weights(labels, model.config.num_classes).to(device) if config.balance_classes else None
     batches = order.split(config.batch_size)
     progress = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", leave=False, mininterval=2.0, disable=None)
     for index in progress:
@@ -159,7 +168,7 @@ def train_one_epoch(
         target = labels[index].to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
             logits = model(batch)
-        loss = F.cross_entropy(logits.float(), target, label_smoothing=config.label_smoothing)
+        loss = F.cross_entropy(logits.float(), target, weight=weights, label_smoothing=config.label_smoothing)
         if soft_targets is not None:
             distilled = distillation_loss(logits.float(), soft_targets[index].to(device))
             loss = (1 - config.distill_weight) * loss + config.distill_weight * distilled
