@@ -60,8 +60,8 @@ def labelled_photos(folder: Path, emotions: tuple[str, ...]) -> list[tuple[Path,
 
 def score(labels: np.ndarray, probabilities: np.ndarray, emotions: tuple[str, ...]) -> dict:
     """Metrics for photos with ``labels`` (N,) and ``probabilities`` (N, C); a row of NaN means no face."""
-    found = ~np.isnan(probabilities).any(axis=1)
     predicted = predicted_classes(probabilities)
+    found = predicted < len(emotions)
     classes = list(range(len(emotions)))
     confusion = confusion_matrix(labels, predicted, labels=[*classes, len(emotions)])[: len(emotions)]
     recall = confusion.diagonal() / confusion.sum(axis=1).clip(min=1)
@@ -124,6 +124,8 @@ def paired_difference(
 
 def baseline_predictions(path: Path, photos: list[str]) -> np.ndarray:
     """Our predicted classes in an earlier ``--json`` of this benchmark, in the order of ``photos``."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file (give the --json of an earlier run)")
     record = json.loads(path.read_text())
     if "photos" not in record:
         raise SystemExit(f"{path}: no per-photo predictions in it (written before they were stored); run it again")

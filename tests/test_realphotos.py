@@ -109,3 +109,5 @@ def test_the_benchmark_compares_with_an_earlier_run_photo_by_photo(tmp_path, cap
     (data / "sad" / "grey.png").unlink()
     with pytest.raises(SystemExit, match="not the same photos"):
         main(["--data", str(data), "--no-peer", "--baseline", str(first)])
+    with pytest.raises(SystemExit, match="no such file"):
+        main(["--data", str(data), "--no-peer", "--baseline", str(tmp_path / "missing.json")])
