@@ -31,6 +31,8 @@ _FER2013_LANDMARKS = np.array([[15.0, 19.1], [33.0, 19.1], [24.0, 29.4], [16.5, 
 FRAMING_ZOOM = 1.3
 # Supersampling for the warp: bilinear sampling of a large face straight to 48x48 would alias.
 _SUPERSAMPLE = 4
+# The first pass's faces are this close to its size limit: look again for the ones just under it.
+_CLOSE_TO_LIMIT = 1.5
 # MTCNN's image pyramid: each scale searched is this times the one before (MTCNN's own default).
 _PYRAMID_FACTOR = 0.709
 
@@ -43,9 +45,10 @@ class DetectionSettings:
 
     Faces whose box is smaller than ``min_face_size`` pixels, or ``min_face_fraction`` of the photo's
     shorter side, on its longer side are dropped; the detector does not even look for them, which is what
-    makes it fast (its cost grows with (shorter side / smallest face)^2). When that finds no face, a second
-    pass looks down to ``min_face_size``. Detection runs on a copy whose longer side is at most
-    ``max_detect_side``, where faces under 12 pixels cannot be found. Defaults chosen by
+    makes it fast (its cost grows with (shorter side / smallest face)^2). When that finds no face, or (with
+    ``rescan_near_limit``) its smallest face is close to the limit, where a crowd of faces that size may have
+    more just under it, a second pass looks down to ``min_face_size``. Detection runs on a copy whose longer
+    side is at most ``max_detect_side``, where faces under 12 pixels cannot be found. Defaults chosen by
     ``python -m benchmarks.detection``.
     """
 
@@ -53,7 +56,8 @@ class DetectionSettings:
     # MTCNN's first two stages: candidates scoring under these are dropped before the next stage looks.
     proposal_thresholds: tuple[float, float] = (0.7, 0.7)
     min_face_size: int = 20
-    min_face_fraction: float = 0.04
+    min_face_fraction: float = 0.06
+    rescan_near_limit: bool = True
     max_detect_side: int = 640
     # Coarser pyramids (smaller factors) are faster but move the landmarks (benchmarks.detection).
     pyramid_factor: float = _PYRAMID_FACTOR
@@ -81,7 +85,8 @@ def detect_faces(photo: Image.Image, settings: DetectionSettings = DetectionSett
     min_face = max(settings.min_face_size, settings.min_face_fraction * min(width, height))
     thresholds = (*settings.proposal_thresholds, settings.threshold)
     faces = _detect(small, photo.size, min_face, thresholds, settings.pyramid_factor)
-    if not faces and min_face > settings.min_face_size:
+    near_limit = settings.rescan_near_limit and min(map(_side, faces), default=0.0) < _CLOSE_TO_LIMIT * min_face
+    if (near_limit or not faces) and min_face > settings.min_face_size:
         faces = _detect(small, photo.size, settings.min_face_size, thresholds, settings.pyramid_factor)
     return faces
 
@@ -113,9 +118,15 @@ def _detect(
     faces = [
         DetectedFace(tuple(float(v) for v in box), float(confidence), points)
         for box, confidence, points in zip(boxes, confidences, landmarks, strict=True)
-        if max(box[2] - box[0], box[3] - box[1]) >= min_face  # MTCNN's own limit is loose
     ]
+    faces = [face for face in faces if _side(face) >= min_face]  # MTCNN's own limit is loose
     return sorted(faces, key=lambda face: face.box[0] + face.box[2])
+
+
+def _side(face: DetectedFace) -> float:
+    """The longer side of a face's box, which the size limits apply to."""
+    x1, y1, x2, y2 = face.box
+    return max(x2 - x1, y2 - y1)
 
 
 @functools.lru_cache(maxsize=32)

@@ -8,9 +8,19 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from benchmarks.realphotos import intervals, labelled_photos, main, ours, paired_difference, score
+from benchmarks.realphotos import (
+    GROUP_CANVAS,
+    intervals,
+    labelled_photos,
+    main,
+    on_group_canvas,
+    ours,
+    paired_difference,
+    score,
+)
 from fer_model import DEFAULT_WEIGHTS
 from fer_model.constants import EMOTIONS
+from fer_model.faces import detect_faces
 
 
 def test_score_counts_a_photo_without_a_face_as_wrong():
@@ -47,6 +57,18 @@ def test_the_pipeline_on_a_tiny_folder_of_real_photos(tmp_path):
     assert np.isnan(probabilities[1]).all()
     result = score(np.array([3, 4]), probabilities, EMOTIONS)
     assert result["accuracy"] == 0.5 and result["no_face"] == 1 and result["recall"]["happy"] == 1
+
+
+def test_group_photo_pastes_each_photo_at_half_size_in_the_middle(tmp_path):
+    astronaut = Image.fromarray(skimage.data.astronaut())
+    astronaut.save(tmp_path / "astronaut.png")
+    ((pasted, label),) = on_group_canvas([(tmp_path / "astronaut.png", 3)], tmp_path)
+    canvas = Image.open(pasted)
+    assert canvas.size == GROUP_CANVAS and label == 3
+    (face,) = detect_faces(canvas)
+    (original,) = detect_faces(astronaut)
+    offset = np.array([(1200 - 256) // 2, (630 - 256) // 2] * 2)
+    np.testing.assert_allclose(face.box, np.array(original.box) / 2 + offset, atol=6)
 
 
 def test_unknown_emotion_folders_are_refused(tmp_path):

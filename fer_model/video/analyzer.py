@@ -25,8 +25,9 @@ from .follow import estimate_shift
 from .tracker import Box, assign
 
 # Faces in video are usually large, and a detection per few frames must stay cheap: only faces at least a
-# tenth of the frame's shorter side (48 pixels at 640x480) are looked for, down to 40 pixels when none is.
-VIDEO_DETECTION = DetectionSettings(min_face_size=40, min_face_fraction=0.1)
+# tenth of the frame's shorter side (48 pixels at 640x480) are looked for, down to 40 pixels only when none is
+# (a second pass for faces near the limit would run on every frame of a person a few metres away).
+VIDEO_DETECTION = DetectionSettings(min_face_size=40, min_face_fraction=0.1, rescan_near_limit=False)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from ..explain import CAM_METHODS, DEFAULT_CAM_METHOD
-from ..faces import DetectionSettings
 from ..model import DEFAULT_WEIGHTS
 from .analyzer import VideoSettings
 from .reader import VideoError, VideoLimits
@@ -69,9 +69,7 @@ def run_video(args: argparse.Namespace) -> int:
             explain=not args.no_cam,
             cam_method=args.cam,
             tta=not args.no_tta,
-            detection=DetectionSettings(
-                min_face_size=args.min_face_size, min_face_fraction=VideoSettings().detection.min_face_fraction
-            ),
+            detection=dataclasses.replace(VideoSettings().detection, min_face_size=args.min_face_size),
         )
         _check_outputs(args)
     except ValueError as error:
