@@ -31,7 +31,7 @@ _FER2013_LANDMARKS = np.array([[15.0, 19.1], [33.0, 19.1], [24.0, 29.4], [16.5, 
 FRAMING_ZOOM = 1.3
 # Supersampling for the warp: bilinear sampling of a large face straight to 48x48 would alias.
 _SUPERSAMPLE = 4
-# The first pass's faces are this close to its size limit: look again for the ones just under it.
+# A first pass whose smallest face is under this many times its size limit looks again, for faces just under it.
 _CLOSE_TO_LIMIT = 1.5
 # MTCNN's image pyramid: each scale searched is this times the one before (MTCNN's own default).
 _PYRAMID_FACTOR = 0.709
