@@ -143,15 +143,21 @@ def baseline_predictions(path: Path, photos: list[str]) -> np.ndarray:
 
 
 def on_group_canvas(photos: list[tuple[Path, int]], folder: Path) -> list[tuple[Path, int]]:
-    """Each photo at half size in the middle of a grey ``GROUP_CANVAS``, saved as PNG in ``folder``."""
+    """Each photo at half size in the middle of a grey ``GROUP_CANVAS``, saved as PNG in ``folder``; a file that
+    is not a readable image stays as it is, for the scoring to report and count as "no face"."""
     pasted = []
     for index, (path, label) in enumerate(photos):
-        photo = load_image(path)
+        try:
+            photo = load_image(path)
+        except ImageError:
+            pasted.append((path, label))
+            continue
         half = photo.resize((photo.width // 2, photo.height // 2), Image.Resampling.LANCZOS)
         canvas = Image.new("RGB", GROUP_CANVAS, (128, 128, 128))
         canvas.paste(half, ((GROUP_CANVAS[0] - half.width) // 2, (GROUP_CANVAS[1] - half.height) // 2))
-        canvas.save(folder / f"{index}.png")
-        pasted.append((folder / f"{index}.png", label))
+        target = folder / f"{index}.png"
+        canvas.save(target)
+        pasted.append((target, label))
     return pasted
 
 

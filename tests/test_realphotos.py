@@ -71,6 +71,17 @@ def test_group_photo_pastes_each_photo_at_half_size_in_the_middle(tmp_path):
     np.testing.assert_allclose(face.box, np.array(original.box) / 2 + offset, atol=6)
 
 
+def test_group_photo_reports_a_broken_file_and_scores_the_rest(tmp_path, capsys):
+    data = tmp_path / "photos"
+    (data / "happy").mkdir(parents=True)
+    (data / "sad").mkdir()
+    Image.fromarray(skimage.data.astronaut()).save(data / "happy" / "astronaut.jpg")
+    (data / "sad" / "broken.jpg").write_bytes(b"not an image")
+    main(["--data", str(data), "--no-peer", "--group-photo", "--json", str(tmp_path / "out.json")])
+    assert "broken.jpg" in capsys.readouterr().err
+    assert json.loads((tmp_path / "out.json").read_text())["results"]["ours"]["predicted"] == [3, 7]
+
+
 def test_unknown_emotion_folders_are_refused(tmp_path):
     (tmp_path / "smug").mkdir()
     with pytest.raises(SystemExit, match="unknown emotion folder"):
