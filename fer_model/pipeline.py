@@ -81,7 +81,8 @@ def analyze(
     marks.append(time.perf_counter())
 
     detected = detect_faces(photo, settings)
-    aligned = [align_face(photo, face.landmarks, classifier.meta.image_size) for face in detected]
+    gray = photo.convert("L") if detected else None
+    aligned = [align_face(gray, face.landmarks, classifier.meta.image_size) for face in detected]
     marks.append(time.perf_counter())
 
     faces, features = [], None

@@ -37,10 +37,11 @@ def test_multiface_has_six_faces_left_to_right(photos):
     assert centres == sorted(centres)
 
 
-def test_detection_equals_mtcnn_on_the_plain_image(photos):
-    """The planar tensor handed to MTCNN is a speed-up only: boxes, scores and landmarks as from the image."""
+def test_detection_without_a_proposal_limit_equals_facenet_pytorchs_mtcnn(photos):
+    """Our cascade is facenet-pytorch's, step for step: boxes, scores and landmarks as its MTCNN finds them."""
     photo = load_image(photos / "multiface.jpg")
-    settings = DetectionSettings(max_detect_side=max(photo.size))  # no downscaling: both see the same pixels
+    # No downscaling: both see the same pixels.
+    settings = DetectionSettings(max_detect_side=max(photo.size), max_proposals=None)
     faces = detect_faces(photo, settings)
     min_face = round(settings.min_face_fraction * min(photo.size)) // 4 * 4
     thresholds = (*settings.proposal_thresholds, settings.threshold)
@@ -80,6 +81,39 @@ def test_a_crowd_at_the_size_limit_is_found_whole():
     assert len(detect_faces(crowd, dataclasses.replace(limit, rescan_near_limit=False))) < 20  # what video gets
 
 
+@pytest.fixture
+def second_stage_batches():
+    """The number of candidates each call of MTCNN's second network gets, while the test runs."""
+    sizes = []
+    hook = mtcnn().rnet.register_forward_pre_hook(lambda module, inputs: sizes.append(len(inputs[0])))
+    yield sizes
+    hook.remove()
+
+
+def test_only_the_most_confident_proposals_go_on_and_the_faces_stay(photos, second_stage_batches):
+    multiface = load_image(photos / "multiface.jpg")
+    limited = detect_faces(multiface, DetectionSettings(max_proposals=64))
+    assert second_stage_batches == [64]
+    unlimited = detect_faces(multiface, DetectionSettings(max_proposals=None))
+    assert second_stage_batches[1] > 64
+    assert len(limited) == len(unlimited) == 6
+    for face, reference in zip(limited, unlimited, strict=True):
+        eyes = np.linalg.norm(reference.landmarks[1] - reference.landmarks[0])
+        assert np.abs(face.landmarks - reference.landmarks).max() < 0.1 * eyes
+
+
+def test_a_crowd_gets_every_proposal(second_stage_batches):
+    """Twenty faces, more than one per eight proposals allowed: the pass looks again at all of them."""
+    tile = ASTRONAUT.resize((200, 200))
+    crowd = Image.new("RGB", (1000, 800))
+    for row in range(4):
+        for column in range(5):
+            crowd.paste(tile, (200 * column, 200 * row))
+    settings = DetectionSettings(min_face_fraction=0, max_proposals=32)  # one pass, down to 20 px
+    assert len(detect_faces(crowd, settings)) == 20
+    assert second_stage_batches[0] == 32 and second_stage_batches[1] > 32
+
+
 def test_large_photos_are_downscaled_for_detection_and_mapped_back():
     (face,) = detect_faces(ASTRONAUT)
     large = ASTRONAUT.resize((1536, 1536), Image.Resampling.BICUBIC)
@@ -112,6 +146,14 @@ def test_alignment_levels_the_eyes_and_frames_the_face():
         # The default framing draws the face FRAMING_ZOOM / 1.1 times as large about the crop centre.
         default_eyes = transform_points(align_face(photo, found.landmarks)[1], found.landmarks)[:2]
         assert np.ptp(default_eyes[:, 0]) == pytest.approx((right_eye[0] - left_eye[0]) * FRAMING_ZOOM / 1.1)
+
+
+def test_a_grayscale_photo_gives_the_same_crop():
+    (face,) = detect_faces(ASTRONAUT)
+    crop, photo_to_crop = align_face(ASTRONAUT, face.landmarks)
+    gray_crop, gray_photo_to_crop = align_face(ASTRONAUT.convert("L"), face.landmarks)
+    np.testing.assert_array_equal(gray_crop, crop)
+    np.testing.assert_array_equal(gray_photo_to_crop, photo_to_crop)
 
 
 def _rotated_with_exif_tag(photo: Image.Image) -> bytes:

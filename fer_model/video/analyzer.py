@@ -191,7 +191,7 @@ class VideoAnalyzer:
         faces = [
             LocatedFace(track.id, track.box, track.landmarks, track.detected, track.confidence, *aligned)
             for track in self._tracks
-            for aligned in [align_face(image, track.landmarks, size)]
+            for aligned in [align_face(gray, track.landmarks, size)]
         ]
         return LocatedFrame(index, time_s, image.width, image.height, faces, detect)
 
