@@ -18,6 +18,7 @@ from torchvision.ops import nms
 # MTCNN's input scaling and its non-maximum suppression overlaps, as facenet-pytorch has them.
 _MEAN, _SCALE = 127.5, 0.0078125
 _NMS_PER_SCALE, _NMS = 0.5, 0.7
+_THIRD_STAGE_BATCH = 12
 
 
 def detect(
@@ -75,7 +76,8 @@ def _final(onet, image: torch.Tensor, boxes: torch.Tensor, threshold: float) -> 
     crops, boxes = _crops(image, boxes, 48)
     if not len(boxes):
         return np.zeros((0, 5), np.float32), np.zeros((0, 5, 2), np.float32)
-    reg, points, scores = onet(crops)
+    # In batches: on this network a few small batches were faster than one of 24 or more.
+    reg, points, scores = (torch.cat(parts) for parts in zip(*map(onet, crops.split(_THIRD_STAGE_BATCH)), strict=True))
     keep = scores[:, 1] > threshold
     boxes, points = torch.cat((boxes[keep, :4], scores[keep, 1:]), dim=1), points[keep]
     box_width = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
