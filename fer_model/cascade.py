@@ -1,10 +1,10 @@
 """MTCNN's three-stage cascade on one image, over facenet-pytorch's networks and box helpers.
 
 facenet-pytorch's ``detect_face`` hands every candidate its first network proposes to the second: by the
-hundred on a group photo (245 on multiface.jpg), each cropped and resized one by one, which made the second
-stage the largest cost of detection. This is the same cascade, step for step, with one addition: at most
-``max_proposals`` candidates, the first network's most confident, go on to the second stage (as two-stage
-detectors keep their top-N proposals). Without that limit it returns exactly what ``detect_face`` does.
+hundred on a group photo, each cropped and resized one by one, a large part of the cost of detection. This
+is the same cascade, step for step, with one addition: at most ``max_proposals`` candidates, the first
+network's most confident, go on to the second stage (as two-stage detectors keep their top-N proposals).
+Without that limit it returns exactly what ``detect_face`` does.
 """
 
 from __future__ import annotations

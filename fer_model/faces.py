@@ -91,7 +91,7 @@ def detect_faces(photo: Image.Image, settings: DetectionSettings = DetectionSett
         return []
     small = torch.from_numpy(np.array(photo)).permute(2, 0, 1)
     if scale < 1.0:
-        # Pillow's bicubic filter, within one grey level, from torch's vectorised uint8 kernel: 3-6x faster.
+        # Pillow's bicubic filter, within one grey level, from torch's vectorised uint8 kernel: several times faster.
         small = TF.resize(small, small_size, interpolation=TF.InterpolationMode.BICUBIC, antialias=True)
     small = small.float().contiguous()  # separate planes: MTCNN crops its candidates faster from them
     min_face = max(settings.min_face_size, settings.min_face_fraction * min(width, height))
@@ -109,7 +109,8 @@ def _detect(
     faces >= ``min_face``."""
     width, height = size
     scale = small.shape[2] / width
-    # Rounded down to a multiple of 4 pixels so that a handful of detectors serve every photo size.
+    # Rounded down to a multiple of 4 pixels, from when each size had a detector of its own: every benchmark
+    # measured it so, and the sizes MTCNN scans depend on it.
     min_size = max(_MTCNN_WINDOW, int(min_face * scale) // 4 * 4)
     if min(small.shape[1:]) < min_size:  # MTCNN would scan no scale at all (and fail)
         return []
