@@ -5,7 +5,7 @@
 
 The photos of ``--data`` (default ../shared/realphotos/taiwan-dev) are scaled to ``--photo-size`` pixels and
 laid out ``--grid`` columns by rows, each in the middle of its cell, on grey canvases as large as multiface.jpg
-(1200x630); 3 x 2 puts six faces on a canvas, 6 x 4 packs twenty-four edge to edge. Each canvas goes through
+(1200x630); 3 x 2 puts six faces on a canvas, 6 x 4 packs twenty-four 30-70 px apart. Each canvas goes through
 ``analyze`` once per ``--max-proposals`` setting (the candidates MTCNN's later stages look at; "none" for all),
 other settings as the app's. A photo is scored by the largest face whose box centre lies in its cell (none: no
 face, counted wrong). Reports, per setting: accuracy, photos without a face, the median detection time of a
