@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +28,14 @@ from tqdm import tqdm
 
 from benchmarks.harness import cpu_model
 from benchmarks.realphotos import DEFAULT_DATA, GROUP_CANVAS, labelled_photos, paired_difference, predicted_classes
-from fer_model import analyze, load_image
+from fer_model import ImageError, analyze, load_image
 from fer_model.faces import DetectionSettings
 from fer_model.pipeline import default_classifier
 
 
 def canvases(paths: list[Path], grid: tuple[int, int], photo_size: int) -> list[tuple[Image.Image, list[tuple]]]:
-    """The photos laid out ``grid`` (columns, rows) to a canvas: (canvas, the cell (x1, y1, x2, y2) of each photo)."""
+    """The photos laid out ``grid`` (columns, rows) to a canvas: (canvas, the cell (x1, y1, x2, y2) of each photo).
+    A file that is not a readable image is reported and leaves its cell empty."""
     columns, rows = grid
     cell_width, cell_height = GROUP_CANVAS[0] / columns, GROUP_CANVAS[1] / rows
     cells = [
@@ -45,7 +47,11 @@ def canvases(paths: list[Path], grid: tuple[int, int], photo_size: int) -> list[
     for start in range(0, len(paths), len(cells)):
         canvas = Image.new("RGB", GROUP_CANVAS, (128, 128, 128))
         for path, (x1, y1, x2, y2) in zip(paths[start : start + len(cells)], cells, strict=False):
-            photo = load_image(path).resize((photo_size, photo_size), Image.Resampling.LANCZOS)
+            try:
+                photo = load_image(path).resize((photo_size, photo_size), Image.Resampling.LANCZOS)
+            except ImageError as error:  # its cell stays empty: scored as no face
+                print(f"{path}: {error}", file=sys.stderr)
+                continue
             canvas.paste(photo, (round((x1 + x2 - photo_size) / 2), round((y1 + y2 - photo_size) / 2)))
         laid_out.append((canvas, cells[: len(paths) - start]))
     return laid_out

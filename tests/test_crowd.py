@@ -14,15 +14,17 @@ from fer_model.constants import EMOTIONS
 ASTRONAUT = Image.fromarray(skimage.data.astronaut())
 
 
-def test_each_photo_is_scored_by_the_face_in_its_cell(tmp_path, classifier):
+def test_each_photo_is_scored_by_the_face_in_its_cell(tmp_path, classifier, capsys):
     ASTRONAUT.save(tmp_path / "face.png")
     Image.new("RGB", (512, 512), "lightgrey").save(tmp_path / "blank.png")
-    paths = [tmp_path / name for name in ("face.png", "blank.png", "face.png", "blank.png", "face.png")]
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    paths = [tmp_path / name for name in ("face.png", "blank.png", "face.png", "broken.png", "face.png")]
     ((canvas, cells),) = canvases(paths, (3, 2), 300)
     assert canvas.size == GROUP_CANVAS and len(cells) == 5  # the sixth cell stays empty
     rows = probabilities_per_cell(analyze(canvas, classifier, explain=False), cells, EMOTIONS)
     found = ~np.isnan(rows).any(axis=1)
     assert found.tolist() == [True, False, True, False, True]
+    assert "broken.png" in capsys.readouterr().err
     np.testing.assert_allclose(rows[found].sum(axis=1), 1, atol=1e-5)
 
 
