@@ -27,7 +27,14 @@ from PIL import Image
 from tqdm import tqdm
 
 from benchmarks.harness import cpu_model
-from benchmarks.realphotos import DEFAULT_DATA, GROUP_CANVAS, labelled_photos, paired_difference, predicted_classes
+from benchmarks.realphotos import (
+    DEFAULT_DATA,
+    GROUP_CANVAS,
+    grey_canvas,
+    labelled_photos,
+    paired_difference,
+    predicted_classes,
+)
 from fer_model import ImageError, analyze, load_image
 from fer_model.faces import DetectionSettings
 from fer_model.pipeline import default_classifier
@@ -45,7 +52,7 @@ def canvases(paths: list[Path], grid: tuple[int, int], photo_size: int) -> list[
     ]
     laid_out = []
     for start in range(0, len(paths), len(cells)):
-        canvas = Image.new("RGB", GROUP_CANVAS, (128, 128, 128))
+        canvas = grey_canvas()
         for path, (x1, y1, x2, y2) in zip(paths[start : start + len(cells)], cells, strict=False):
             try:
                 photo = load_image(path).resize((photo_size, photo_size), Image.Resampling.LANCZOS)

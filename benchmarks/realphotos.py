@@ -142,6 +142,11 @@ def baseline_predictions(path: Path, photos: list[str]) -> np.ndarray:
     return np.array([earlier[photo] for photo in photos])
 
 
+def grey_canvas() -> Image.Image:
+    """An empty mid-grey ``GROUP_CANVAS``, as large as multiface.jpg, for photos to be pasted on."""
+    return Image.new("RGB", GROUP_CANVAS, (128, 128, 128))
+
+
 def on_group_canvas(photos: list[tuple[Path, int]], folder: Path) -> list[tuple[Path, int]]:
     """Each photo at half size in the middle of a grey ``GROUP_CANVAS``, saved as PNG in ``folder``; a file that
     is not a readable image stays as it is, for the scoring to report and count as "no face"."""
@@ -153,7 +158,7 @@ def on_group_canvas(photos: list[tuple[Path, int]], folder: Path) -> list[tuple[
             pasted.append((path, label))
             continue
         half = photo.resize((photo.width // 2, photo.height // 2), Image.Resampling.LANCZOS)
-        canvas = Image.new("RGB", GROUP_CANVAS, (128, 128, 128))
+        canvas = grey_canvas()
         canvas.paste(half, ((GROUP_CANVAS[0] - half.width) // 2, (GROUP_CANVAS[1] - half.height) // 2))
         target = folder / f"{index}.png"
         canvas.save(target)

@@ -36,8 +36,6 @@ FRAMING_ZOOM = 1.3
 _SUPERSAMPLE = 4
 # A first pass whose smallest face is under this many times its size limit looks again, for faces just under it.
 _CLOSE_TO_LIMIT = 1.5
-# With more faces than the proposal limit over this, the limit may have left a face out (benchmarks.crowd).
-_PROPOSALS_PER_FACE = 8
 # MTCNN's image pyramid: each scale searched is this times the one before (MTCNN's own default).
 _PYRAMID_FACTOR = 0.709
 
@@ -46,9 +44,8 @@ _PYRAMID_FACTOR = 0.709
 class DetectionSettings:
     """threshold: MTCNN's final-stage confidence in [0, 1]; sizes in pixels of the original photo. Each
     candidate the first stage proposes is cropped and resized one by one for the later stages, by the hundred
-    on a group photo: only the ``max_proposals`` most confident go on (None: all). A pass that finds more
-    than one face per eight of those, a crowd where some face may have had no candidate among them, looks
-    again with all. Higher ``proposal_thresholds`` also make it faster.
+    on a group photo: only the ``max_proposals`` most confident go on (None: all), unless the faces found make
+    a crowd (:mod:`fer_model.cascade`). Higher ``proposal_thresholds`` also make it faster.
 
     Faces whose box is smaller than ``min_face_size`` pixels, or ``min_face_fraction`` of the photo's
     shorter side, on its longer side are dropped; the detector does not even look for them, which is what
@@ -115,11 +112,9 @@ def _detect(
     if min(small.shape[1:]) < min_size:  # MTCNN would scan no scale at all (and fail)
         return []
     thresholds = (*settings.proposal_thresholds, settings.threshold)
-    found = cascade.detect(mtcnn(), small, min_size, thresholds, settings.pyramid_factor, settings.max_proposals)
-    if settings.max_proposals and len(found[0]) > settings.max_proposals / _PROPOSALS_PER_FACE:
-        # A crowd: some of its faces may have had no candidate among the most confident. Look at them all.
-        found = cascade.detect(mtcnn(), small, min_size, thresholds, settings.pyramid_factor)
-    boxes, confidences, landmarks = found
+    boxes, confidences, landmarks = cascade.detect(
+        mtcnn(), small, min_size, thresholds, settings.pyramid_factor, settings.max_proposals
+    )
     boxes = boxes.astype(np.float64) / scale  # back to photo pixels
     landmarks = (landmarks.astype(np.float64) / scale).astype(np.float32)
     boxes = boxes.clip(0, [width, height, width, height])
