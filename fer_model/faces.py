@@ -61,7 +61,7 @@ class DetectionSettings:
     proposal_thresholds: tuple[float, float] = (0.7, 0.7)
     max_proposals: int | None = 64
     min_face_size: int = 20
-    min_face_fraction: float = 0.06
+    min_face_fraction: float = 0.08
     rescan_near_limit: bool = True
     max_detect_side: int = 640
     # Coarser pyramids (smaller factors) are faster but move the landmarks (benchmarks.detection).
@@ -106,9 +106,7 @@ def _detect(
     faces >= ``min_face``."""
     width, height = size
     scale = small.shape[2] / width
-    # Rounded down to a multiple of 4 pixels, from when each size had a detector of its own: every benchmark
-    # measured it so, and the sizes MTCNN scans depend on it.
-    min_size = max(_MTCNN_WINDOW, int(min_face * scale) // 4 * 4)
+    min_size = max(_MTCNN_WINDOW, int(min_face * scale))
     if min(small.shape[1:]) < min_size:  # MTCNN would scan no scale at all (and fail)
         return []
     thresholds = (*settings.proposal_thresholds, settings.threshold)

@@ -43,7 +43,7 @@ def test_detection_without_a_proposal_limit_equals_facenet_pytorchs_mtcnn(photos
     # No downscaling: both see the same pixels.
     settings = DetectionSettings(max_detect_side=max(photo.size), max_proposals=None)
     faces = detect_faces(photo, settings)
-    min_face = round(settings.min_face_fraction * min(photo.size)) // 4 * 4
+    min_face = int(settings.min_face_fraction * min(photo.size))
     thresholds = (*settings.proposal_thresholds, settings.threshold)
     boxes, scores, landmarks = mtcnn(thresholds, min_face, settings.pyramid_factor).detect(photo, landmarks=True)
     order = np.argsort([box[0] + box[2] for box in boxes])
