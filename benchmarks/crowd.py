@@ -32,6 +32,7 @@ from benchmarks.realphotos import (
     GROUP_CANVAS,
     grey_canvas,
     labelled_photos,
+    largest_face_probabilities,
     paired_difference,
     predicted_classes,
 )
@@ -66,17 +67,13 @@ def canvases(paths: list[Path], grid: tuple[int, int], photo_size: int) -> list[
 
 def probabilities_per_cell(result, cells: list[tuple], emotions: tuple[str, ...]) -> np.ndarray:
     """(cells, C): the largest face centred in each cell; NaN rows where none is."""
-    rows = np.full((len(cells), len(emotions)), np.nan, dtype=np.float32)
-    for row, (x1, y1, x2, y2) in enumerate(cells):
-        inside = [
-            face
-            for face in result.faces
-            if x1 <= (face.box[0] + face.box[2]) / 2 < x2 and y1 <= (face.box[1] + face.box[3]) / 2 < y2
-        ]
-        if inside:
-            largest = max(inside, key=lambda face: face.box[2] - face.box[0])
-            rows[row] = [largest.probabilities[emotion] for emotion in emotions]
-    return rows
+
+    def inside(face, x1, y1, x2, y2):
+        return x1 <= (face.box[0] + face.box[2]) / 2 < x2 and y1 <= (face.box[1] + face.box[3]) / 2 < y2
+
+    return np.stack(
+        [largest_face_probabilities([f for f in result.faces if inside(f, *cell)], emotions) for cell in cells]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -176,10 +176,16 @@ def ours(photos: list[tuple[Path, int]], weights: Path, settings: DetectionSetti
         except ImageError as error:
             print(f"{path}: {error}", file=sys.stderr)
             continue
-        if faces:
-            largest = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-            rows[row] = [largest.probabilities[e] for e in classifier.emotions]
+        rows[row] = largest_face_probabilities(faces, classifier.emotions)
     return rows
+
+
+def largest_face_probabilities(faces: list, emotions: tuple[str, ...]) -> np.ndarray:
+    """The calibrated probabilities (C,) of the largest of ``faces`` (by box area); NaN where there is none."""
+    if not faces:
+        return np.full(len(emotions), np.nan, dtype=np.float32)
+    largest = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+    return np.array([largest.probabilities[e] for e in emotions], dtype=np.float32)
 
 
 def peer_python() -> str:
